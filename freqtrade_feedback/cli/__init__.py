@@ -1,0 +1,1 @@
+"""The ``freqtrade-feedback`` command line: one module per subcommand, imported lazily."""

@@ -1,0 +1,69 @@
+"""Entry point of ``freqtrade-feedback``: parse, dispatch, map errors to exit codes.
+
+Each subcommand lives in its own module under ``freqtrade_feedback.cli`` and exposes
+``configure(parser)`` and ``run(args) -> int``. Modules are imported only when their command
+runs, so ``freqtrade-feedback --help`` stays fast and a command's heavy imports (Freqtrade)
+are paid only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from freqtrade_feedback.exceptions import ConfigError, FeatureError, FeedbackError
+
+logger = logging.getLogger("freqtrade_feedback")
+
+COMMANDS: dict[str, str] = {
+    "generate-data": "Write seeded synthetic candles in Freqtrade's format (the offline demo).",
+    "offline": "Run any freqtrade subcommand with the market list read from disk.",
+    "markets": "Save the exchange's market list to disk while online, for later offline runs.",
+    "compare": "Backtest a strategy with the gate off and on over the same data, side by side.",
+    "benchmark": "Time a backtest with the gate off and on, in one run, and print the ratio.",
+}
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _module(command: str) -> object:
+    return importlib.import_module(f"freqtrade_feedback.cli.{command.replace('-', '_')}")
+
+
+def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the parser; only the named commands get their options (all when ``None``)."""
+    parser = argparse.ArgumentParser(
+        prog="freqtrade-feedback",
+        description="Online learning from a Freqtrade bot's own closed trades.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if commands is None or name in commands:
+            _module(name).configure(command_parser)  # type: ignore[attr-defined]
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code (also used as the process exit code)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+    )
+    requested = [a for a in argv if a in COMMANDS][:1]
+    args = build_parser(requested).parse_args(argv)
+    try:
+        return int(_module(args.command).run(args))  # type: ignore[attr-defined]
+    except (ConfigError, FeatureError) as error:
+        logger.error("%s", error)
+        return EXIT_USAGE
+    except FeedbackError as error:
+        logger.error("%s", error)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Type aliases shared by the core: one place, so every module spells a concept the same way."""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+Features: TypeAlias = dict[str, float]
+"""One signal's feature vector, as river wants it: plain names to plain floats."""
+
+Side: TypeAlias = Literal["long", "short"]
+Scope: TypeAlias = Literal["pair", "global"]
+Fallback: TypeAlias = Literal["take", "skip"]
+
+__all__ = ["Fallback", "Features", "Scope", "Side"]
