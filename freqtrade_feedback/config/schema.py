@@ -1,0 +1,136 @@
+"""JSON Schema of the ``"feedback"`` section of a Freqtrade config.
+
+Every key has a description and a default, and unknown keys are refused
+(``additionalProperties: false``): Freqtrade's own schema accepts a typo like ``"stop_los"``
+silently, and a silently ignored gate setting is a gate that does not do what its user thinks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+LEARNER_NAMES: Final = ("logistic", "hoeffding", "arf")
+
+SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": {
+            "type": "boolean",
+            "default": True,
+            "description": "Switch the plugin on or off. Off: the primary strategy trades alone "
+            "and nothing is recorded or learned.",
+        },
+        "learner": {
+            "type": "string",
+            "enum": list(LEARNER_NAMES),
+            "default": "logistic",
+            "description": "Online model that scores entry signals: 'logistic' (StandardScaler + "
+            "LogisticRegression), 'hoeffding' (Hoeffding adaptive tree) or 'arf' (adaptive "
+            "random forest; ignores sample weights, about 50 times slower).",
+        },
+        "learner_params": {
+            "type": "object",
+            "default": {},
+            "description": "Keyword arguments of the chosen learner (see the docs for each "
+            "learner's keys), e.g. {\"l2\": 0.001, \"lr\": 0.05} for 'logistic'.",
+        },
+        "threshold": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 0.5,
+            "description": "A signal is taken when the model's probability of a win is at least "
+            "this value.",
+        },
+        "min_outcomes": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 30,
+            "description": "Cold start: every signal is taken until the learner has learned this "
+            "many outcomes (per pair when scope is 'pair').",
+        },
+        "min_profit": {
+            "type": "number",
+            "minimum": -1,
+            "maximum": 1,
+            "default": 0.0,
+            "description": "A closed trade counts as a win when its profit ratio net of fees is "
+            "above this value (0.002 = 0.2%).",
+        },
+        "explore_share": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 0.5,
+            "default": 0.05,
+            "description": "Share of the signals the model would skip that are taken anyway, "
+            "decided by a seeded coin flip, with the propensity recorded. Keeps a learner "
+            "that only learns from what it takes from starving itself.",
+        },
+        "scope": {
+            "type": "string",
+            "enum": ["pair", "global"],
+            "default": "pair",
+            "description": "'pair': one learner per pair (decisions on a pair depend only on "
+            "that pair's trades; passes freqtrade lookahead-analysis). 'global': one learner "
+            "shared by all pairs (learns faster; lookahead-analysis flags it by construction).",
+        },
+        "sample_weight": {
+            "type": "string",
+            "enum": ["uniform", "profit"],
+            "default": "uniform",
+            "description": "'uniform': every outcome weighs 1. 'profit': an outcome weighs "
+            "its absolute profit ratio relative to 1%, clipped to [0.1, 10].",
+        },
+        "stake_scaling": {
+            "type": "boolean",
+            "default": False,
+            "description": "Scale the stake with the model's confidence (probability divided by "
+            "threshold, clipped to [stake_factor_min, stake_factor_max]).",
+        },
+        "stake_factor_min": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "default": 0.5,
+            "description": "Smallest stake factor when stake_scaling is on; exploration "
+            "trades always use it.",
+        },
+        "stake_factor_max": {
+            "type": "number",
+            "minimum": 1,
+            "maximum": 10,
+            "default": 1.5,
+            "description": "Largest stake factor when stake_scaling is on.",
+        },
+        "fallback": {
+            "type": "string",
+            "enum": ["take", "skip"],
+            "default": "take",
+            "description": "What a signal gets when the plugin cannot decide (bad feature "
+            "values, an internal error): 'take' lets the primary strategy trade alone "
+            "(fail-open), 'skip' makes no new entry (fail-closed).",
+        },
+        "default_features": {
+            "type": "boolean",
+            "default": True,
+            "description": "Add the default TA-Lib feature columns (fb_*) after the strategy's "
+            "populate_indicators.",
+        },
+        "feature_columns": {
+            "type": ["array", "null"],
+            "items": {"type": "string", "minLength": 1},
+            "uniqueItems": True,
+            "minItems": 1,
+            "default": None,
+            "description": "Dataframe columns the learner reads. null: every column whose name "
+            "starts with 'fb_'.",
+        },
+        "seed": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 0,
+            "description": "Seed of the exploration coin flips and of randomised learners.",
+        },
+    },
+}

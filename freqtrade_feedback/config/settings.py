@@ -1,0 +1,40 @@
+"""Typed, frozen settings of the feedback loop: what the rest of the code reads instead of dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from freqtrade_feedback.typing import Fallback, Scope
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """The ``"feedback"`` section of a Freqtrade config, validated.
+
+    Defaults equal the schema's (a contract test checks it), so a loop built in Python behaves
+    like one configured by an empty section.
+
+    Examples
+    --------
+    >>> FeedbackSettings(threshold=0.55).threshold
+    0.55
+    """
+
+    enabled: bool = True
+    learner: str = "logistic"
+    learner_params: Mapping[str, Any] = field(default_factory=dict)
+    threshold: float = 0.5
+    min_outcomes: int = 30
+    min_profit: float = 0.0
+    explore_share: float = 0.05
+    scope: Scope = "pair"
+    sample_weight: str = "uniform"
+    stake_scaling: bool = False
+    stake_factor_min: float = 0.5
+    stake_factor_max: float = 1.5
+    fallback: Fallback = "take"
+    default_features: bool = True
+    feature_columns: tuple[str, ...] | None = None
+    seed: int = 0

@@ -1,0 +1,111 @@
+"""Feature columns: the default TA-Lib set, and the convention for a strategy's own.
+
+A feature is any dataframe column whose name starts with ``fb_`` (or the explicit list in
+``feedback.feature_columns``). The defaults are scale-free (ratios, oscillators, logs of
+ratios) so that one learner can read BTC at 60,000 and a small cap at 0.002 alike. They are
+computed on the whole frame once, like any indicator; the loop only ever reads the row of the
+candle a signal was made on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import talib
+
+from freqtrade_feedback.exceptions import FeatureError
+
+FEATURE_PREFIX = "fb_"
+DEFAULT_FEATURES = (
+    "fb_rsi",
+    "fb_roc",
+    "fb_adx",
+    "fb_trend",
+    "fb_ema_spread",
+    "fb_natr",
+    "fb_bb_width",
+    "fb_bb_position",
+    "fb_volume_ratio",
+)
+STARTUP_CANDLES = 200
+"""Candles of history the defaults need before their values settle (EMA 50, ADX 14)."""
+
+
+def default_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Compute the default features (momentum, trend, volatility, volume) of an OHLCV frame.
+
+    Values where a feature is undefined (the warm-up rows, a flat or zero-volume stretch) are
+    NaN or infinite; the loop routes such signals to the fallback rule instead of learning
+    from them.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))
+    >>> df = pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99,
+    ...                    "close": close, "volume": rng.uniform(1, 2, 300)})
+    >>> feats = default_features(df)
+    >>> sorted(feats) == sorted(DEFAULT_FEATURES)
+    True
+    >>> bool(np.isfinite([v[-1] for v in feats.values()]).all())
+    True
+    """
+    close = df["close"].to_numpy(dtype="float64")
+    high = df["high"].to_numpy(dtype="float64")
+    low = df["low"].to_numpy(dtype="float64")
+    volume = df["volume"].to_numpy(dtype="float64")
+    ema_fast, ema_slow = talib.EMA(close, 20), talib.EMA(close, 50)
+    upper, middle, lower = talib.BBANDS(close, 20, 2.0, 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "fb_rsi": talib.RSI(close, 14) / 100.0 - 0.5,
+            "fb_roc": talib.ROCR(close, 12) - 1.0,
+            "fb_adx": talib.ADX(high, low, close, 14) / 100.0,
+            "fb_trend": close / ema_slow - 1.0,
+            "fb_ema_spread": ema_fast / ema_slow - 1.0,
+            "fb_natr": talib.NATR(high, low, close, 14) / 100.0,
+            "fb_bb_width": (upper - lower) / middle,
+            "fb_bb_position": (close - lower) / (upper - lower) - 0.5,
+            "fb_volume_ratio": np.log(volume / talib.SMA(volume, 20)),
+        }
+
+
+def add_default_features(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with the default feature columns added (one concat, no fragmentation)."""
+    new = pd.DataFrame(default_features(df), index=df.index)
+    return pd.concat([df.drop(columns=list(new.columns), errors="ignore"), new], axis=1)
+
+
+def feature_columns(columns: Iterable[str], declared: Sequence[str] | None) -> tuple[str, ...]:
+    """The feature columns the learner reads: the declared list, else every ``fb_`` column."""
+    if declared is not None:
+        return tuple(declared)
+    return tuple(sorted(c for c in columns if str(c).startswith(FEATURE_PREFIX)))
+
+
+def check_feature_columns(columns: Iterable[str], wanted: Sequence[str], pair: str) -> None:
+    """Stop at start, naming the column, when the strategy does not produce a feature.
+
+    Examples
+    --------
+    >>> check_feature_columns(["close", "fb_rsi"], ["fb_rsi", "fb_mine"], "BTC/USDT")
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.FeatureError: Feature column 'fb_mine' ...
+    """
+    present = set(columns)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise FeatureError(
+            f"Feature column {', '.join(map(repr, missing))} is not in the dataframe of "
+            f"{pair}. Add it in populate_indicators, or remove it from "
+            "'feedback.feature_columns'."
+        )
+    if not wanted:
+        raise FeatureError(
+            f"No feature columns in the dataframe of {pair}: name them with the prefix "
+            f"{FEATURE_PREFIX!r}, list them in 'feedback.feature_columns', or set "
+            "'feedback.default_features' to true."
+        )

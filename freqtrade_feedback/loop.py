@@ -1,0 +1,259 @@
+"""The feedback loop: the one object that owns the learner(s) and everything they decided.
+
+Freqtrade calls into it through the adapter; the lab and the tests call it directly. Because
+it owns all state, resetting it, copying it or running two side by side is one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.labels import LearnStatus, RealizedOutcome, is_win, outcome_weight
+from freqtrade_feedback.learner import OnlineLearner
+from freqtrade_feedback.typing import Features, Side
+
+GLOBAL_SCOPE = "*"
+
+
+class DecisionReason(StrEnum):
+    """Why the gate decided as it did. Persisted as its string value."""
+
+    DISABLED = "disabled"
+    COLD_START = "cold_start"
+    MODEL = "model"
+    EXPLORE = "explore"
+    BAD_FEATURES = "bad_features"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One entry signal of the primary strategy that reached the gate."""
+
+    pair: str
+    candle: datetime
+    """Open time of the candle the signal was made on (UTC)."""
+    side: Side = "long"
+    tag: str | None = None
+    features: Features | None = None
+
+    @property
+    def signal_id(self) -> str:
+        return f"{self.pair}|{self.side}|{self.candle:%Y-%m-%dT%H:%M}Z"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's verdict on a signal, with what is needed to evaluate it without bias later."""
+
+    signal_id: str
+    take: bool
+    reason: DecisionReason
+    probability: float | None
+    """The model's probability of a win; ``None`` when the model was not asked."""
+    propensity: float
+    """Probability that the gate takes a signal like this one (1 for a sure take)."""
+    decided_at: datetime
+
+
+@dataclass
+class _Open:
+    signal: Signal
+    decision: Decision
+    clean: bool
+
+
+def _uniform(seed: int, key: str) -> float:
+    """A coin flip in [0, 1) fixed by seed and signal: the same signal gets the same flip in
+    every run and every subset of pairs, which a sequential RNG could not promise."""
+    digest = hashlib.blake2b(f"{seed}|{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def _finite(features: Features | None) -> bool:
+    return bool(features) and all(math.isfinite(v) for v in features.values())  # type: ignore[union-attr]
+
+
+class FeedbackLoop:
+    """Gate entry signals with an online learner that learns from the trades it let through.
+
+    Parameters
+    ----------
+    settings
+        Validated settings (all defaults when ``None``).
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime, timedelta
+    >>> loop = FeedbackLoop(FeedbackSettings(min_outcomes=2))
+    >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> signal = Signal("BTC/USDT", t0, features={"rsi": 0.2})
+    >>> decision = loop.on_signal(signal, now=t0)
+    >>> decision.take, decision.reason.value
+    (True, 'cold_start')
+    >>> outcome = loop.on_trade_closed(signal.signal_id, profit_ratio=0.012,
+    ...                                now=t0 + timedelta(hours=2), exit_reason="roi")
+    >>> outcome.win, outcome.status.value, loop.n_learned
+    (True, 'learned', 1)
+    """
+
+    def __init__(self, settings: FeedbackSettings | None = None) -> None:
+        self.settings = settings or FeedbackSettings()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._learners: dict[str, OnlineLearner] = {}
+        self._decisions: dict[str, Decision] = {}
+        self._open: dict[str, _Open] = {}
+        self._outcomes: dict[str, RealizedOutcome] = {}
+
+    def reset(self) -> None:
+        """Forget everything learned and decided: a new backtest or hyperopt epoch starts here."""
+        self._reset()
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return list(self._decisions.values())
+
+    @property
+    def outcomes(self) -> list[RealizedOutcome]:
+        return list(self._outcomes.values())
+
+    @property
+    def n_learned(self) -> int:
+        return sum(learner.n_learned for learner in self._learners.values())
+
+    def learner_for(self, pair: str) -> OnlineLearner:
+        """The learner that decides for ``pair`` (one per pair, or one shared: ``scope``)."""
+        key = pair if self.settings.scope == "pair" else GLOBAL_SCOPE
+        learner = self._learners.get(key)
+        if learner is None:
+            s = self.settings
+            learner = OnlineLearner(s.learner, s.learner_params, seed=s.seed)
+            self._learners[key] = learner
+        return learner
+
+    def decision(self, signal_id: str) -> Decision | None:
+        return self._decisions.get(signal_id)
+
+    # -- events --------------------------------------------------------------------------
+
+    def on_signal(self, signal: Signal, *, now: datetime) -> Decision:
+        """Decide on a signal. Asking again about the same signal returns the same decision,
+        because Freqtrade asks twice (stake, then confirmation) and live it asks every loop."""
+        known = self._decisions.get(signal.signal_id)
+        if known is not None:
+            return known
+        decision = self._decide(signal, now)
+        self._decisions[signal.signal_id] = decision
+        if decision.take:
+            self._open[signal.signal_id] = _Open(signal, decision, _finite(signal.features))
+        return decision
+
+    def _decide(self, signal: Signal, now: datetime) -> Decision:
+        s = self.settings
+        sid = signal.signal_id
+        if not s.enabled:
+            return Decision(sid, True, DecisionReason.DISABLED, None, 1.0, now)
+        if not _finite(signal.features):
+            take = s.fallback == "take"
+            return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now)
+        learner = self.learner_for(signal.pair)
+        p = learner.predict_proba_one(signal.features)[True]  # type: ignore[arg-type]
+        if learner.n_learned < s.min_outcomes:
+            return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now)
+        if p >= s.threshold:
+            return Decision(sid, True, DecisionReason.MODEL, p, 1.0, now)
+        if _uniform(s.seed, sid) < s.explore_share:
+            return Decision(sid, True, DecisionReason.EXPLORE, p, s.explore_share, now)
+        return Decision(sid, False, DecisionReason.MODEL, p, s.explore_share, now)
+
+    def error_decision(self, signal_id: str, *, now: datetime) -> Decision:
+        """Record the fallback decision taken when the adapter could not reach a decision."""
+        take = self.settings.fallback == "take"
+        decision = Decision(signal_id, take, DecisionReason.ERROR, None, float(take), now)
+        self._decisions.setdefault(signal_id, decision)
+        return self._decisions[signal_id]
+
+    def stake_factor(self, decision: Decision) -> float:
+        """How much of the proposed stake a taken signal gets (1 unless stake scaling is on)."""
+        s = self.settings
+        if not s.stake_scaling or not decision.take:
+            return 1.0
+        if decision.reason is DecisionReason.EXPLORE:
+            return s.stake_factor_min
+        if decision.probability is None or decision.reason is not DecisionReason.MODEL:
+            return 1.0
+        factor = decision.probability / max(s.threshold, 1e-9)
+        return min(s.stake_factor_max, max(s.stake_factor_min, factor))
+
+    def forget_signal(self, signal_id: str) -> None:
+        """The entry never filled (timeout, cancel): no outcome will come for this signal."""
+        self._open.pop(signal_id, None)
+
+    def on_trade_closed(
+        self,
+        signal_id: str,
+        *,
+        profit_ratio: float,
+        now: datetime,
+        exit_reason: str = "",
+        trade_id: int | None = None,
+        pair: str | None = None,
+    ) -> RealizedOutcome:
+        """Record a closed trade's realized outcome and learn from it when it is learnable.
+
+        Trades close out of order and several are open at once, so the outcome is matched
+        to its signal by id. Every outcome is recorded; one that cannot be learned carries
+        the reason. A second report of the same signal returns the first record unchanged.
+        """
+        known = self._outcomes.get(signal_id)
+        if known is not None:
+            return known
+        opened = self._open.pop(signal_id, None)
+        status = self._status(opened, profit_ratio, exit_reason)
+        win = is_win(profit_ratio, self.settings.min_profit)
+        weight = outcome_weight(profit_ratio, self.settings.sample_weight)
+        pair = opened.signal.pair if opened else (pair or signal_id.split("|", 1)[0])
+        outcome = RealizedOutcome(
+            signal_id, pair, profit_ratio, win, weight, now, exit_reason, status, trade_id
+        )
+        self._outcomes[signal_id] = outcome
+        if status is LearnStatus.LEARNED and opened is not None:
+            features = opened.signal.features
+            self.learner_for(pair).learn_one(features, win, w=weight)  # type: ignore[arg-type]
+        return outcome
+
+    @staticmethod
+    def _status(opened: _Open | None, profit_ratio: float, exit_reason: str) -> LearnStatus:
+        if opened is None:
+            return LearnStatus.UNKNOWN_SIGNAL
+        if exit_reason == "force_exit":
+            return LearnStatus.FORCE_EXIT
+        if not opened.clean:
+            return LearnStatus.BAD_FEATURES
+        if not math.isfinite(profit_ratio):
+            return LearnStatus.BAD_PROFIT
+        return LearnStatus.LEARNED
+
+    def summary(self) -> dict[str, int]:
+        """Counts for logs and reports."""
+        decisions = self._decisions.values()
+        outcomes = self._outcomes.values()
+        return {
+            "signals": len(self._decisions),
+            "taken": sum(d.take for d in decisions),
+            "skipped": sum(not d.take for d in decisions),
+            "explored": sum(d.reason is DecisionReason.EXPLORE for d in decisions),
+            "outcomes": len(self._outcomes),
+            "learned": sum(o.learned for o in outcomes),
+            "not_learned": sum(not o.learned for o in outcomes),
+            "open": len(self._open),
+        }
