@@ -1,0 +1,244 @@
+"""The Freqtrade adapter: translate strategy callbacks into :class:`FeedbackLoop` calls.
+
+This is the only module of the package a running bot needs that imports Freqtrade. It holds
+no logic of its own beyond the translation, the per-run reset and the error fence: an
+exception escaping ``confirm_trade_entry`` would make Freqtrade take the trade silently
+(``strategy_safe_wrapper(default_retval=True)``), so every callback here catches, logs once
+and applies the configured fallback.
+
+Callback map (see ``docs/how-it-works.md``)::
+
+    advise_indicators   -> default fb_* features, feature columns checked once per pair
+    custom_stake_amount -> loop.on_signal (only when stake scaling is on) -> stake factor
+    confirm_trade_entry -> loop.on_signal -> take or skip
+    order_filled(entry) -> signal id attached to the trade (set_custom_data)
+    order_filled(exit)  -> loop.on_trade_closed with the profit computed from the fill
+    bot_loop_start      -> a new backtest or hyperopt epoch starts from a fresh loop
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_prev_date, timeframe_to_seconds
+from freqtrade.strategy import IStrategy
+from pandas import DataFrame
+
+from freqtrade_feedback.config import load_settings
+from freqtrade_feedback.exceptions import FeedbackError
+from freqtrade_feedback.features import (
+    add_default_features,
+    check_feature_columns,
+    feature_columns,
+)
+from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+
+logger = logging.getLogger(__name__)
+
+SIGNAL_KEY = "feedback_signal_id"
+"""Custom-data key that carries a trade's signal id from its entry to its exit."""
+
+TRADE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
+
+
+class FeedbackMixin:
+    """Gate any Freqtrade strategy's entries with an online learner fed by its closed trades.
+
+    Put it first in the bases, before your strategy: ``class MyGated(FeedbackMixin, MyStrategy)``.
+    Configure it with the ``"feedback"`` section of the Freqtrade config. If your strategy
+    overrides ``confirm_trade_entry``, ``custom_stake_amount``, ``order_filled`` or
+    ``bot_loop_start`` itself, those still run: the mixin calls them first (your
+    ``confirm_trade_entry`` can veto a signal before it reaches the gate).
+    """
+
+    feedback_loop: FeedbackLoop
+
+    # -- start and reset ---------------------------------------------------------------
+
+    def ft_bot_start(self, **kwargs: Any) -> None:
+        self._feedback_setup()
+        super().ft_bot_start(**kwargs)  # type: ignore[misc]
+
+    def _feedback_setup(self) -> None:
+        config = self.config  # type: ignore[attr-defined]
+        try:
+            settings = load_settings(config.get("feedback"))
+        except FeedbackError as error:
+            raise OperationalException(str(error)) from error
+        self.feedback_loop = FeedbackLoop(settings)
+        self._fb_trade_mode = config.get("runmode") in TRADE_MODES
+        self._fb_timeframe = timedelta(seconds=timeframe_to_seconds(self.timeframe))  # type: ignore[attr-defined]
+        self._fb_columns: tuple[str, ...] | None = None
+        self._fb_checked: set[str] = set()
+        self._fb_entry: dict[str, str] = {}
+        self._fb_warned: set[str] = set()
+        self._fb_last: datetime | None = None
+        self._fb_reset_pending = False
+        if settings.enabled:
+            logger.info(
+                "freqtrade-feedback: enabled, learner=%s, scope=%s, threshold=%s, "
+                "min_outcomes=%s, explore_share=%s",
+                settings.learner, settings.scope, settings.threshold,
+                settings.min_outcomes, settings.explore_share,
+            )
+        else:
+            logger.info("freqtrade-feedback: disabled, the strategy trades alone")
+
+    def ft_advise_signals(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        # Freqtrade calls this at the start of every backtest and hyperopt epoch, never live.
+        self._fb_reset_pending = True
+        return super().ft_advise_signals(dataframe, metadata)  # type: ignore[misc]
+
+    def _fb_tick(self, now: datetime) -> None:
+        """Start from a fresh loop whenever a new simulated run begins (never live)."""
+        if not self._fb_trade_mode and (
+            self._fb_reset_pending or (self._fb_last is not None and now < self._fb_last)
+        ):
+            self.feedback_loop.reset()
+            self._fb_entry.clear()
+            self._fb_reset_pending = False
+        self._fb_last = now
+
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        self._fb_tick(current_time)
+        super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
+
+    # -- features ------------------------------------------------------------------------
+
+    def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe = super().advise_indicators(dataframe, metadata)  # type: ignore[misc]
+        settings = self.feedback_loop.settings
+        if not settings.enabled:
+            return dataframe
+        if settings.default_features:
+            dataframe = add_default_features(dataframe)
+        pair = str(metadata.get("pair"))
+        if self._fb_columns is None:
+            self._fb_columns = feature_columns(dataframe.columns, settings.feature_columns)
+        if pair not in self._fb_checked:
+            try:
+                check_feature_columns(dataframe.columns, self._fb_columns, pair)
+            except FeedbackError as error:
+                raise OperationalException(str(error)) from error
+            self._fb_checked.add(pair)
+        return dataframe
+
+    def _fb_signal_candle(self, now: datetime) -> datetime:
+        """Open time of the last closed candle at ``now``: the candle a signal is made on."""
+        return timeframe_to_prev_date(self.timeframe, now) - self._fb_timeframe  # type: ignore[attr-defined]
+
+    def _fb_signal(self, pair: str, now: datetime, side: str, tag: str | None) -> Signal:
+        """The signal made on the last closed candle, with that candle's features.
+
+        The analyzed frame ends at the last closed candle in every mode; a frame whose last
+        row is not the signal candle (a stale frame live) gives no features, so the signal
+        goes to the fallback rule rather than being scored on the wrong candle.
+        """
+        candle = self._fb_signal_candle(now)
+        frame, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)  # type: ignore[attr-defined]
+        features = None
+        if len(frame) and frame["date"].iat[-1] == candle:
+            features = {c: float(frame[c].iat[-1]) for c in self._fb_columns or ()}
+        elif len(frame):
+            self._fb_warn(f"stale:{pair}", "no analyzed candle %s for %s (last is %s)", candle,
+                          pair, frame["date"].iat[-1])
+        return Signal(pair, candle, side, tag, features)  # type: ignore[arg-type]
+
+    # -- the gate ------------------------------------------------------------------------
+
+    def _fb_decide(self, pair: str, now: datetime, side: str, tag: str | None) -> Decision:
+        self._fb_tick(now)
+        try:
+            return self.feedback_loop.on_signal(self._fb_signal(pair, now, side, tag), now=now)
+        except Exception as error:  # the fence: Freqtrade would take the trade silently
+            self._fb_warn(f"decide:{type(error).__name__}", "gate failed on %s: %r; fallback "
+                          "'%s' applied", pair, error, self.feedback_loop.settings.fallback)
+            sid = Signal(pair, self._fb_signal_candle(now), side).signal_id  # type: ignore[arg-type]
+            return self.feedback_loop.error_decision(sid, now=now)
+
+    def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
+                            proposed_stake: float, min_stake: float | None, max_stake: float,
+                            leverage: float, entry_tag: str | None, side: str,
+                            **kwargs: Any) -> float:
+        stake = super().custom_stake_amount(  # type: ignore[misc]
+            pair=pair, current_time=current_time, current_rate=current_rate,
+            proposed_stake=proposed_stake, min_stake=min_stake, max_stake=max_stake,
+            leverage=leverage, entry_tag=entry_tag, side=side, **kwargs)
+        settings = self.feedback_loop.settings
+        if not (settings.enabled and settings.stake_scaling):
+            return stake
+        decision = self._fb_decide(pair, current_time, side, entry_tag)
+        return stake * self.feedback_loop.stake_factor(decision)
+
+    def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
+                            time_in_force: str, current_time: datetime, entry_tag: str | None,
+                            side: str, **kwargs: Any) -> bool:
+        confirmed = super().confirm_trade_entry(  # type: ignore[misc]
+            pair=pair, order_type=order_type, amount=amount, rate=rate,
+            time_in_force=time_in_force, current_time=current_time, entry_tag=entry_tag,
+            side=side, **kwargs)
+        if not self.feedback_loop.settings.enabled:
+            return bool(confirmed)
+        if not confirmed:
+            return False
+        decision = self._fb_decide(pair, current_time, side, entry_tag)
+        if decision.take:
+            self._fb_entry[pair] = decision.signal_id
+        return decision.take
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def order_filled(self, pair: str, trade: Any, order: Any, current_time: datetime,
+                     **kwargs: Any) -> None:
+        super().order_filled(  # type: ignore[misc]
+            pair=pair, trade=trade, order=order, current_time=current_time, **kwargs)
+        if not self.feedback_loop.settings.enabled:
+            return
+        try:
+            self._fb_tick(current_time)
+            if order.ft_order_side == trade.entry_side:
+                self._fb_on_entry(pair, trade)
+            elif (not trade.is_open) or math.isclose(order.safe_amount_after_fee, trade.amount):
+                self._fb_on_exit(pair, trade, order, current_time)
+        except Exception as error:  # the fence: never let a learning error touch trading
+            self._fb_warn(f"fill:{type(error).__name__}", "outcome of trade %s on %s not "
+                          "recorded: %r", getattr(trade, "id", "?"), pair, error)
+
+    def _fb_on_entry(self, pair: str, trade: Any) -> None:
+        signal_id = self._fb_entry.pop(pair, None)
+        if signal_id is not None and trade.get_custom_data(SIGNAL_KEY) is None:
+            trade.set_custom_data(SIGNAL_KEY, signal_id)
+
+    def _fb_on_exit(self, pair: str, trade: Any, order: Any, now: datetime) -> None:
+        """Learn from the closing fill; the profit comes from the fill price, because in
+        backtesting this runs before Freqtrade marks the trade closed."""
+        signal_id = trade.get_custom_data(SIGNAL_KEY)
+        if signal_id is None:
+            self._fb_warn(f"nosignal:{pair}", "trade %s on %s closed without a signal id "
+                          "(opened before the plugin ran?); recorded, not learned", trade.id, pair)
+            signal_id = f"trade:{trade.id}"
+        self.feedback_loop.on_trade_closed(
+            str(signal_id),
+            profit_ratio=trade.calc_profit_ratio(order.safe_price),
+            now=now,
+            exit_reason=str(trade.exit_reason or ""),
+            trade_id=trade.id,
+            pair=pair,
+        )
+
+    def _fb_warn(self, key: str, message: str, *args: Any) -> None:
+        """Log a warning once per key: Freqtrade's log_once is muted during backtests."""
+        if key not in self._fb_warned:
+            self._fb_warned.add(key)
+            logger.warning("freqtrade-feedback: " + message, *args)
+
+
+class FeedbackStrategy(FeedbackMixin, IStrategy):
+    """A ready base: subclass it and write ``populate_*`` as in any Freqtrade strategy."""
+
+    INTERFACE_VERSION = 3
