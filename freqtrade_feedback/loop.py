@@ -59,6 +59,8 @@ class Decision:
     propensity: float
     """Probability that the gate takes a signal like this one (1 for a sure take)."""
     decided_at: datetime
+    trained_on: int = 0
+    """Outcomes the deciding learner had learned: the audit trail of "learned before now"."""
 
 
 @dataclass
@@ -162,18 +164,19 @@ class FeedbackLoop:
         sid = signal.signal_id
         if not s.enabled:
             return Decision(sid, True, DecisionReason.DISABLED, None, 1.0, now)
+        learner = self.learner_for(signal.pair)
+        n = learner.n_learned
         if not _finite(signal.features):
             take = s.fallback == "take"
-            return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now)
-        learner = self.learner_for(signal.pair)
+            return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now, n)
         p = learner.predict_proba_one(signal.features)[True]  # type: ignore[arg-type]
-        if learner.n_learned < s.min_outcomes:
-            return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now)
+        if n < s.min_outcomes:
+            return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now, n)
         if p >= s.threshold:
-            return Decision(sid, True, DecisionReason.MODEL, p, 1.0, now)
+            return Decision(sid, True, DecisionReason.MODEL, p, 1.0, now, n)
         if _uniform(s.seed, sid) < s.explore_share:
-            return Decision(sid, True, DecisionReason.EXPLORE, p, s.explore_share, now)
-        return Decision(sid, False, DecisionReason.MODEL, p, s.explore_share, now)
+            return Decision(sid, True, DecisionReason.EXPLORE, p, s.explore_share, now, n)
+        return Decision(sid, False, DecisionReason.MODEL, p, s.explore_share, now, n)
 
     def error_decision(self, signal_id: str, *, now: datetime) -> Decision:
         """Record the fallback decision taken when the adapter could not reach a decision."""

@@ -29,14 +29,15 @@ def _allowed(schema: Mapping[str, Any]) -> str:
         return "one of " + ", ".join(repr(v) for v in schema["enum"])
     kinds = schema.get("type")
     kinds = " or ".join(kinds) if isinstance(kinds, list) else str(kinds)
+    article = "an" if kinds[0] in "aeiou" else "a"
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
     high = schema.get("maximum")
     if low is not None and high is not None:
         open_low = "exclusiveMinimum" in schema
-        return f"a {kinds} in {'(' if open_low else '['}{low}, {high}]"
+        return f"{article} {kinds} in {'(' if open_low else '['}{low}, {high}]"
     if low is not None:
-        return f"a {kinds} >= {low}"
-    return f"a {kinds}"
+        return f"{article} {kinds} >= {low}"
+    return f"{article} {kinds}"
 
 
 def _message(error: jsonschema.ValidationError) -> str:

@@ -1,0 +1,181 @@
+"""FeedbackLoop driven directly, as the lab does: decisions, outcomes, matching, fallbacks."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.labels import LearnStatus
+from freqtrade_feedback.loop import DecisionReason, FeedbackLoop, Signal
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _signal(i: int, pair: str = "BTC/USDT", good: bool = True) -> Signal:
+    return Signal(pair, T0 + timedelta(minutes=5 * i), features={"x": 1.0 if good else -1.0})
+
+
+def _train(loop: FeedbackLoop, n: int, pair: str = "BTC/USDT", start: int = 0) -> None:
+    """n trades whose outcome is a win exactly when x is positive."""
+    for i in range(start, start + n):
+        signal = _signal(i, pair, good=i % 2 == 0)
+        decision = loop.on_signal(signal, now=signal.candle)
+        if decision.take:
+            loop.on_trade_closed(signal.signal_id, profit_ratio=0.01 if i % 2 == 0 else -0.01,
+                                 now=signal.candle + timedelta(minutes=1))
+
+
+def test_cold_start_takes_every_signal() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10))
+    _train(loop, 10)
+    assert all(d.take and d.reason is DecisionReason.COLD_START for d in loop.decisions)
+    assert loop.n_learned == 10
+
+
+def test_after_min_outcomes_the_gate_skips_losers_and_takes_winners() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10, explore_share=0.0))
+    _train(loop, 200)
+    good = loop.on_signal(_signal(1000, good=True), now=T0)
+    bad = loop.on_signal(_signal(1001, good=False), now=T0)
+    assert good.take and good.reason is DecisionReason.MODEL and good.probability > 0.5
+    assert not bad.take and bad.reason is DecisionReason.MODEL and bad.probability < 0.5
+    assert bad.trained_on == loop.n_learned
+
+
+def test_exploration_takes_a_share_of_skips_with_their_propensity() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10, explore_share=0.1, seed=7))
+    _train(loop, 100)
+    decisions = [loop.on_signal(_signal(i, good=False), now=T0) for i in range(1000, 5000)]
+    explored = [d for d in decisions if d.reason is DecisionReason.EXPLORE]
+    assert 0.08 < len(explored) / len(decisions) < 0.12
+    assert all(d.take and d.propensity == 0.1 for d in explored)
+    assert all(d.propensity == 0.1 for d in decisions if not d.take)
+
+
+def test_exploration_flip_is_fixed_by_seed_and_signal() -> None:
+    """The same signal gets the same flip whatever else the loop saw before it."""
+    settings = FeedbackSettings(min_outcomes=0, threshold=1.0, explore_share=0.5, seed=3)
+    alone, busy = FeedbackLoop(settings), FeedbackLoop(settings)
+    for i in range(50):
+        busy.on_signal(_signal(i, "ETH/USDT"), now=T0)
+    for i in range(50):
+        assert alone.on_signal(_signal(i), now=T0).take == busy.on_signal(_signal(i), now=T0).take
+
+
+def test_outcomes_close_out_of_order_and_match_by_id() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=100))
+    signals = [_signal(i) for i in range(5)]
+    for s in signals:
+        loop.on_signal(s, now=s.candle)
+    for s, profit in zip(reversed(signals), (0.05, -0.02, 0.01, -0.03, 0.02), strict=True):
+        loop.on_trade_closed(s.signal_id, profit_ratio=profit, now=T0 + timedelta(hours=1))
+    by_id = {o.signal_id: o for o in loop.outcomes}
+    assert by_id[signals[4].signal_id].profit_ratio == 0.05
+    assert by_id[signals[0].signal_id].profit_ratio == 0.02
+    assert loop.n_learned == 5
+    assert loop.summary()["open"] == 0
+
+
+def test_a_repeated_close_is_recorded_and_learned_once() -> None:
+    loop = FeedbackLoop()
+    s = _signal(0)
+    loop.on_signal(s, now=T0)
+    first = loop.on_trade_closed(s.signal_id, profit_ratio=0.01, now=T0)
+    again = loop.on_trade_closed(s.signal_id, profit_ratio=-0.5, now=T0 + timedelta(hours=1))
+    assert again is first
+    assert loop.n_learned == 1
+
+
+def test_asking_twice_about_a_signal_returns_the_same_decision() -> None:
+    loop = FeedbackLoop()
+    s = _signal(0)
+    assert loop.on_signal(s, now=T0) is loop.on_signal(s, now=T0 + timedelta(seconds=5))
+    assert len(loop.decisions) == 1
+
+
+@pytest.mark.parametrize(
+    ("profit", "exit_reason", "known", "status"),
+    [
+        (0.01, "roi", True, LearnStatus.LEARNED),
+        (0.01, "force_exit", True, LearnStatus.FORCE_EXIT),
+        (math.nan, "roi", True, LearnStatus.BAD_PROFIT),
+        (0.01, "roi", False, LearnStatus.UNKNOWN_SIGNAL),
+    ],
+)
+def test_every_outcome_is_recorded_with_its_status(
+    profit: float, exit_reason: str, known: bool, status: LearnStatus
+) -> None:
+    loop = FeedbackLoop()
+    s = _signal(0)
+    if known:
+        loop.on_signal(s, now=T0)
+    outcome = loop.on_trade_closed(s.signal_id, profit_ratio=profit, now=T0,
+                                   exit_reason=exit_reason, trade_id=7)
+    assert outcome.status is status
+    assert outcome.trade_id == 7 and outcome.pair == "BTC/USDT"
+    assert loop.outcomes == [outcome]
+    assert loop.n_learned == (1 if status is LearnStatus.LEARNED else 0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("fallback", ["take", "skip"])
+def test_non_finite_features_never_reach_the_learner(bad: float, fallback: str) -> None:
+    loop = FeedbackLoop(FeedbackSettings(fallback=fallback))  # type: ignore[arg-type]
+    s = Signal("BTC/USDT", T0, features={"x": 1.0, "volume_ratio": bad})
+    decision = loop.on_signal(s, now=T0)
+    assert decision.reason is DecisionReason.BAD_FEATURES
+    assert decision.take is (fallback == "take")
+    if decision.take:
+        outcome = loop.on_trade_closed(s.signal_id, profit_ratio=0.01, now=T0)
+        assert outcome.status is LearnStatus.BAD_FEATURES
+    assert loop.n_learned == 0
+
+
+def test_missing_features_go_to_the_fallback() -> None:
+    loop = FeedbackLoop(FeedbackSettings(fallback="skip"))
+    decision = loop.on_signal(Signal("BTC/USDT", T0, features=None), now=T0)
+    assert not decision.take and decision.reason is DecisionReason.BAD_FEATURES
+
+
+def test_scope_pair_keeps_learners_apart_and_global_shares_one() -> None:
+    per_pair = FeedbackLoop(FeedbackSettings(scope="pair"))
+    shared = FeedbackLoop(FeedbackSettings(scope="global"))
+    for loop in (per_pair, shared):
+        _train(loop, 20, "BTC/USDT")
+    assert per_pair.learner_for("ETH/USDT").n_learned == 0
+    assert shared.learner_for("ETH/USDT").n_learned == 20
+
+
+def test_disabled_takes_everything_and_learns_nothing() -> None:
+    loop = FeedbackLoop(FeedbackSettings(enabled=False))
+    _train(loop, 50)
+    assert all(d.take and d.reason is DecisionReason.DISABLED for d in loop.decisions)
+
+
+def test_reset_forgets_everything() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=5))
+    _train(loop, 30)
+    loop.reset()
+    assert loop.n_learned == 0 and loop.decisions == [] and loop.outcomes == []
+
+
+def test_error_decision_applies_the_fallback_once() -> None:
+    loop = FeedbackLoop(FeedbackSettings(fallback="skip"))
+    first = loop.error_decision("BTC/USDT|long|2024-01-01T00:00Z", now=T0)
+    assert not first.take and first.reason is DecisionReason.ERROR
+    assert loop.error_decision("BTC/USDT|long|2024-01-01T00:00Z", now=T0) is first
+
+
+def test_stake_factor_follows_confidence_within_bounds() -> None:
+    settings = FeedbackSettings(stake_scaling=True, threshold=0.5, min_outcomes=10,
+                                stake_factor_min=0.5, stake_factor_max=1.5, explore_share=0.0)
+    loop = FeedbackLoop(settings)
+    _train(loop, 200)
+    good = loop.on_signal(_signal(1000, good=True), now=T0)
+    assert loop.stake_factor(good) == pytest.approx(min(1.5, good.probability / 0.5))
+    cold = FeedbackLoop(settings).on_signal(_signal(0), now=T0)
+    assert FeedbackLoop(settings).stake_factor(cold) == 1.0
+    assert FeedbackLoop(FeedbackSettings()).stake_factor(good) == 1.0

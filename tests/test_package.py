@@ -1,0 +1,43 @@
+"""Package-level contracts: the core runs without Freqtrade, and __all__ tells the truth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import freqtrade_feedback
+
+CORE = [
+    "freqtrade_feedback",
+    "freqtrade_feedback.config",
+    "freqtrade_feedback.features",
+    "freqtrade_feedback.labels",
+    "freqtrade_feedback.learner",
+    "freqtrade_feedback.loop",
+    "freqtrade_feedback.lab",
+]
+
+
+def test_core_imports_without_freqtrade() -> None:
+    """The lab and most tests drive the loop without the bot; a stray import would break them."""
+    code = (
+        "import sys; sys.modules['freqtrade'] = None\n"
+        + "".join(f"import {name}\n" for name in CORE)
+        + "from datetime import UTC, datetime\n"
+        "loop = freqtrade_feedback.FeedbackLoop()\n"
+        "s = freqtrade_feedback.Signal('A/B', datetime(2024, 1, 1, tzinfo=UTC), features={'x': 1.0})\n"
+        "assert loop.on_signal(s, now=s.candle).take\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_api_matches_all() -> None:
+    public = {n for n in dir(freqtrade_feedback) if not n.startswith("_")}
+    public -= {"annotations", "config", "exceptions", "features", "labels", "learner", "loop",
+               "typing", "strategy", "lab", "offline", "cli", "backtest", "Any"}
+    assert public | set(freqtrade_feedback._ADAPTER) == set(freqtrade_feedback.__all__)
+
+
+def test_adapter_classes_load_lazily() -> None:
+    assert freqtrade_feedback.FeedbackMixin.__name__ == "FeedbackMixin"
+    assert issubclass(freqtrade_feedback.FeedbackStrategy, freqtrade_feedback.FeedbackMixin)
