@@ -46,6 +46,7 @@ def backtest_config(
     datadir: Path | str | None = None,
     timerange: str | None = None,
     strategy_path: Path | str | None = None,
+    user_data_dir: Path | str | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Freqtrade's processed backtest config, as the CLI would build it from these options."""
@@ -55,8 +56,9 @@ def backtest_config(
         "export": "none",
         "backtest_cache": "none",
     }
-    for key, value in (("datadir", datadir), ("timerange", timerange),
-                       ("strategy_path", strategy_path)):
+    options = {"datadir": datadir, "timerange": timerange, "strategy_path": strategy_path,
+               "user_data_dir": user_data_dir}
+    for key, value in options.items():
         if value is not None:
             args[key] = str(value)
     install_offline()

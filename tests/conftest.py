@@ -1,0 +1,62 @@
+"""Shared fixtures: where the real data is, and a backtest of the sample strategy on it.
+
+The real candles in ``../shared/data`` are read-only inputs: fixtures copy what a test needs
+into a temporary folder. Without that folder (a user's fresh clone) the tests that need it
+skip with one line saying why; the rest of the suite runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+CONFIG = REPO / "user_data" / "config.json"
+STRATEGIES = REPO / "user_data" / "strategies"
+PAIRS_5M = ("BTC_USDT-5m.feather", "ETH_USDT-5m.feather", "SOL_USDT-5m.feather")
+
+
+def shared_data(folder: str) -> Path:
+    """The real-data folder, or a skip that says where it was looked for."""
+    path = SHARED_DATA / folder
+    if not path.is_dir():
+        pytest.skip(f"real market data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def binance_5m(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """BTC, ETH and SOL 5m candles (2024-01-01 .. 2024-09-06), copied to a temp folder."""
+    source = shared_data("binance-2024")
+    target = tmp_path_factory.mktemp("binance_5m")
+    for name in PAIRS_5M:
+        shutil.copy2(source / name, target / name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def user_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway Freqtrade user_data folder, so no test writes into the repository."""
+    return tmp_path_factory.mktemp("user_data")
+
+
+@pytest.fixture(scope="session")
+def backtest(binance_5m: Path, user_data: Path) -> Callable[..., Any]:
+    """Run the sample strategy (or another) through the real Backtesting on the real data."""
+    from freqtrade_feedback.backtest import backtest_config, run_backtest
+
+    def run(timerange: str, strategy: str = "FeedbackSampleStrategy",
+            strategy_path: Path = STRATEGIES, **feedback: Any) -> Any:
+        config = backtest_config(
+            CONFIG, strategy=strategy, datadir=binance_5m, timerange=timerange,
+            strategy_path=strategy_path, user_data_dir=user_data,
+            overrides={"feedback": feedback},
+        )
+        return run_backtest(config)
+
+    return run

@@ -1,0 +1,157 @@
+"""The plugin inside the real Freqtrade backtesting engine, on real Binance candles."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freqtrade.exceptions import OperationalException
+
+from freqtrade_feedback.labels import LearnStatus
+from freqtrade_feedback.loop import DecisionReason
+
+from conftest import STRATEGIES
+
+TIMERANGE = "20240101-20240301"
+GATE = {"min_outcomes": 20}
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+@pytest.fixture(scope="module")
+def gated(backtest: Callable[..., Any]) -> Any:
+    return backtest(TIMERANGE, **GATE)
+
+
+def _trades(run: Any) -> list[tuple]:
+    t = run.trades
+    return list(zip(t["pair"], t["open_date"], t["close_date"], t["profit_ratio"], strict=True))
+
+
+def test_one_outcome_per_closed_trade_recorded_when_it_closed(gated: Any) -> None:
+    """Every closed trade reaches the loop once, at its close, with Freqtrade's own profit."""
+    outcomes = {o.signal_id: o for o in gated.loop.outcomes}
+    assert len(gated.trades) > 100
+    assert len(outcomes) == len(gated.trades)
+    for trade in gated.trades.itertuples():
+        sid = f"{trade.pair}|long|{(trade.open_date - FIVE_MINUTES):%Y-%m-%dT%H:%M}Z"
+        outcome = outcomes[sid]
+        assert outcome.closed_at == trade.close_date
+        assert outcome.profit_ratio == pytest.approx(trade.profit_ratio, abs=1e-8)
+        expected = LearnStatus.FORCE_EXIT if trade.exit_reason == "force_exit" else (
+            LearnStatus.LEARNED)
+        assert outcome.status is expected
+
+
+def test_the_learner_never_sees_an_outcome_before_its_trade_closed(gated: Any) -> None:
+    """Each decision was made by a learner trained on exactly the trades closed by then."""
+    learned = [o for o in gated.loop.outcomes if o.learned]
+    for decision in gated.loop.decisions:
+        pair = decision.signal_id.split("|")[0]
+        closed = sum(o.pair == pair and o.closed_at <= decision.decided_at for o in learned)
+        assert decision.trained_on == closed, decision
+
+
+def test_after_min_outcomes_the_gate_skips_some_signals(gated: Any) -> None:
+    decisions = gated.loop.decisions
+    skipped = [d for d in decisions if not d.take]
+    assert skipped, "the gate never skipped a signal"
+    assert all(d.trained_on >= GATE["min_outcomes"] for d in skipped)
+    assert all(d.take for d in decisions if d.trained_on < GATE["min_outcomes"])
+    assert any(d.reason is DecisionReason.EXPLORE for d in decisions)
+
+
+def test_the_same_backtest_twice_gives_identical_trades(
+    backtest: Callable[..., Any], gated: Any
+) -> None:
+    again = backtest(TIMERANGE, **GATE)
+    assert _trades(again) == _trades(gated)
+    assert again.loop.decisions == gated.loop.decisions
+
+
+def test_gate_off_is_the_primary_strategy(backtest: Callable[..., Any], gated: Any) -> None:
+    primary = backtest(TIMERANGE, enabled=False)
+    assert len(primary.trades) > len(gated.trades)
+    assert primary.loop.decisions == [] and primary.loop.outcomes == []
+
+
+def test_truncating_the_data_leaves_earlier_decisions_unchanged(
+    backtest: Callable[..., Any], gated: Any
+) -> None:
+    """Causality: nothing decided before t may depend on candles after t."""
+    truncated = backtest("20240101-20240205", **GATE)
+    cut = truncated.trades["open_date"].max()
+    before = {d.signal_id: d for d in gated.loop.decisions if d.decided_at < cut}
+    after_cut = {d.signal_id: d for d in truncated.loop.decisions if d.decided_at < cut}
+    assert len(before) > 50
+    assert after_cut == before
+    skipped = [d for d in before.values() if not d.take]
+    assert skipped, "the gate was not active before the cut, so the check proves nothing"
+
+
+def _write_strategy(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(STRATEGIES / "FeedbackSampleStrategy.py", folder)
+    (folder / f"{name}.py").write_text(
+        "from FeedbackSampleStrategy import FeedbackSampleStrategy\n\n\n"
+        f"class {name}(FeedbackSampleStrategy):\n{body}"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("fallback", ["take", "skip"])
+def test_an_error_in_the_gate_applies_the_fallback_and_logs_once(
+    backtest: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    fallback: str,
+) -> None:
+    folder = _write_strategy(tmp_path, "BrokenGate", (
+        "    def _fb_signal(self, *args, **kwargs):\n"
+        "        raise RuntimeError('model exploded')\n"
+    ))
+    timerange = "20240101-20240115"
+    with caplog.at_level(logging.WARNING, logger="freqtrade_feedback"):
+        broken = backtest(timerange, "BrokenGate", folder, fallback=fallback, **GATE)
+    primary = backtest(timerange, enabled=False)
+    failures = [r for r in caplog.records if "gate failed" in r.getMessage()]
+    assert len(failures) == 1 and "model exploded" in failures[0].getMessage()
+    assert all(d.reason is DecisionReason.ERROR for d in broken.loop.decisions)
+    if fallback == "take":
+        assert _trades(broken) == _trades(primary)
+    else:
+        assert len(broken.trades) == 0 and len(primary.trades) > 0
+
+
+def test_nan_features_go_to_the_fallback_and_are_recorded_not_learned(
+    backtest: Callable[..., Any], tmp_path: Path
+) -> None:
+    folder = _write_strategy(tmp_path, "FlakyFeature", (
+        "    def populate_indicators(self, dataframe, metadata):\n"
+        "        dataframe = super().populate_indicators(dataframe, metadata)\n"
+        "        dataframe['fb_flaky'] = dataframe['rsi'].where(dataframe['rsi'] > 27)\n"
+        "        return dataframe\n"
+    ))
+    run = backtest("20240101-20240201", "FlakyFeature", folder, **GATE)
+    bad = {d.signal_id for d in run.loop.decisions if d.reason is DecisionReason.BAD_FEATURES}
+    assert bad and len(bad) < len(run.loop.decisions)
+    for outcome in run.loop.outcomes:
+        if outcome.signal_id in bad:
+            assert outcome.status is LearnStatus.BAD_FEATURES
+    assert run.loop.n_learned == sum(o.learned for o in run.loop.outcomes) > 0
+
+
+def test_a_feature_column_the_strategy_does_not_produce_stops_the_run(
+    backtest: Callable[..., Any],
+) -> None:
+    with pytest.raises(OperationalException, match=r"'fb_nope' is not in the dataframe of \w+"):
+        backtest("20240101-20240105", feature_columns=["fb_rsi", "fb_nope"])
+
+
+def test_an_invalid_feedback_section_stops_the_run_naming_the_key(
+    backtest: Callable[..., Any],
+) -> None:
+    with pytest.raises(OperationalException, match="'feedback.threshold' parameter must be"):
+        backtest("20240101-20240105", threshold=3)
