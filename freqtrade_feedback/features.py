@@ -10,6 +10,7 @@ candle a signal was made on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -109,3 +110,42 @@ def check_feature_columns(columns: Iterable[str], wanted: Sequence[str], pair: s
             f"{FEATURE_PREFIX!r}, list them in 'feedback.feature_columns', or set "
             "'feedback.default_features' to true."
         )
+
+
+class FeatureTable:
+    """One pair's feature values as arrays, indexed by candle open time.
+
+    Built once per analysis (once per backtest, once per new candle live), so that reading a
+    signal's features is an array lookup instead of a dataframe slice per signal. Only the
+    row of the asked candle is ever returned, so holding later rows in a backtest leaks
+    nothing into a decision.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3, freq="5min", tz="UTC"),
+    ...                    "fb_a": [1.0, 2.0, 3.0]})
+    >>> table = FeatureTable.from_frame(df, ("fb_a",))
+    >>> table.row(df["date"][1].to_pydatetime())
+    {'fb_a': 2.0}
+    >>> table.row(pd.Timestamp("2023-01-01", tz="UTC").to_pydatetime()) is None
+    True
+    """
+
+    def __init__(self, dates_ms: np.ndarray, values: np.ndarray, columns: Sequence[str]) -> None:
+        self.dates_ms = dates_ms
+        self.values = values
+        self.columns = tuple(columns)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, columns: Sequence[str]) -> FeatureTable:
+        dates = pd.DatetimeIndex(df["date"]).as_unit("ms").asi8
+        values = df[list(columns)].to_numpy(dtype="float64", na_value=np.nan)
+        return cls(dates, values, columns)
+
+    def row(self, candle: datetime) -> dict[str, float] | None:
+        """Features of the candle that opens at ``candle``, or ``None`` if it is not here."""
+        key = int(candle.timestamp() * 1000)
+        index = int(np.searchsorted(self.dates_ms, key))
+        if index >= len(self.dates_ms) or self.dates_ms[index] != key:
+            return None
+        return dict(zip(self.columns, self.values[index].tolist(), strict=True))

@@ -32,6 +32,7 @@ from pandas import DataFrame
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.exceptions import FeedbackError
 from freqtrade_feedback.features import (
+    FeatureTable,
     add_default_features,
     check_feature_columns,
     feature_columns,
@@ -75,6 +76,7 @@ class FeedbackMixin:
         self._fb_timeframe = timedelta(seconds=timeframe_to_seconds(self.timeframe))  # type: ignore[attr-defined]
         self._fb_columns: tuple[str, ...] | None = None
         self._fb_checked: set[str] = set()
+        self._fb_tables: dict[str, FeatureTable] = {}
         self._fb_entry: dict[str, str] = {}
         self._fb_warned: set[str] = set()
         self._fb_last: datetime | None = None
@@ -126,6 +128,7 @@ class FeedbackMixin:
             except FeedbackError as error:
                 raise OperationalException(str(error)) from error
             self._fb_checked.add(pair)
+        self._fb_tables[pair] = FeatureTable.from_frame(dataframe, self._fb_columns)
         return dataframe
 
     def _fb_signal_candle(self, now: datetime) -> datetime:
@@ -135,11 +138,17 @@ class FeedbackMixin:
     def _fb_signal(self, pair: str, now: datetime, side: str, tag: str | None) -> Signal:
         """The signal made on the last closed candle, with that candle's features.
 
-        The analyzed frame ends at the last closed candle in every mode; a frame whose last
-        row is not the signal candle (a stale frame live) gives no features, so the signal
-        goes to the fallback rule rather than being scored on the wrong candle.
+        Features come from the table built at analysis time, by the signal candle's open
+        time. Without a table row (a hyperopt worker that did not analyse), the analyzed
+        frame is read instead: it ends at the last closed candle in every mode, and a frame
+        whose last row is not the signal candle (stale, live) gives no features, so the
+        signal goes to the fallback rule rather than being scored on the wrong candle.
         """
         candle = self._fb_signal_candle(now)
+        table = self._fb_tables.get(pair)
+        features = table.row(candle) if table is not None else None
+        if features is not None:
+            return Signal(pair, candle, side, tag, features)  # type: ignore[arg-type]
         frame, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)  # type: ignore[attr-defined]
         features = None
         if len(frame) and frame["date"].iat[-1] == candle:
@@ -211,7 +220,7 @@ class FeedbackMixin:
 
     def _fb_on_entry(self, pair: str, trade: Any) -> None:
         signal_id = self._fb_entry.pop(pair, None)
-        if signal_id is not None and trade.get_custom_data(SIGNAL_KEY) is None:
+        if signal_id is not None:
             trade.set_custom_data(SIGNAL_KEY, signal_id)
 
     def _fb_on_exit(self, pair: str, trade: Any, order: Any, now: datetime) -> None:
