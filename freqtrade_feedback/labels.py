@@ -57,8 +57,8 @@ def outcome_weight(profit_ratio: float, mode: str) -> float:
     Weighting by size makes a 5% loss teach more than a 0.1% one, which is what a stake-sized
     P&L cares about.
 
-    >>> outcome_weight(0.03, "uniform"), outcome_weight(0.03, "profit"), outcome_weight(0.0, "profit")
-    (1.0, 3.0, 0.1)
+    >>> [outcome_weight(r, m) for r, m in ((0.03, "uniform"), (0.03, "profit"), (0.0, "profit"))]
+    [1.0, 3.0, 0.1]
     """
     if mode == "uniform" or not math.isfinite(profit_ratio):
         return 1.0

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import STRATEGIES
 from freqtrade.exceptions import OperationalException
 
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.loop import DecisionReason
-
-from conftest import STRATEGIES
 
 TIMERANGE = "20240101-20240301"
 GATE = {"min_outcomes": 20}

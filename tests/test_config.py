@@ -47,8 +47,10 @@ def test_valid_section_is_typed() -> None:
         ({"scope": "pairs"}, "The 'feedback.scope' parameter must be one of 'pair', 'global'. "
                              "Got 'pairs' instead."),
         ({"learner": "xgboost"}, "one of 'logistic', 'hoeffding', 'arf'"),
-        ({"explore_share": 0.9}, "'feedback.explore_share' parameter must be a number in [0, 0.5]"),
-        ({"stake_factor_min": 0}, "'feedback.stake_factor_min' parameter must be a number in (0, 1]"),
+        ({"explore_share": 0.9}, "'feedback.explore_share' parameter must be a number in "
+                                 "[0, 0.5]"),
+        ({"stake_factor_min": 0}, "'feedback.stake_factor_min' parameter must be a number in "
+                                  "(0, 1]"),
         ({"feature_columns": [3]}, "'feedback.feature_columns.0' parameter must be a string"),
         ({"enabled": "yes"}, "'feedback.enabled' parameter must be a boolean"),
         ({"learner_params": {"depth": 3}}, "Unknown key 'feedback.learner_params.depth' for "

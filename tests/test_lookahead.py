@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import CONFIG, STRATEGIES
+
 from freqtrade_feedback.cli.main import main
 
 

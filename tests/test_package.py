@@ -25,7 +25,8 @@ def test_core_imports_without_freqtrade() -> None:
         + "".join(f"import {name}\n" for name in CORE)
         + "from datetime import UTC, datetime\n"
         "loop = freqtrade_feedback.FeedbackLoop()\n"
-        "s = freqtrade_feedback.Signal('A/B', datetime(2024, 1, 1, tzinfo=UTC), features={'x': 1.0})\n"
+        "t = datetime(2024, 1, 1, tzinfo=UTC)\n"
+        "s = freqtrade_feedback.Signal('A/B', t, features={'x': 1.0})\n"
         "assert loop.on_signal(s, now=s.candle).take\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
