@@ -53,8 +53,9 @@ def test_valid_section_is_typed() -> None:
                                   "(0, 1]"),
         ({"feature_columns": [3]}, "'feedback.feature_columns.0' parameter must be a string"),
         ({"enabled": "yes"}, "'feedback.enabled' parameter must be a boolean"),
-        ({"learner_params": {"depth": 3}}, "Unknown key 'feedback.learner_params.depth' for "
-                                           "learner 'logistic'. Allowed keys: l2, lr, intercept_lr"),
+        ({"learner_params": {"depth": 3}},
+         "Unknown key 'feedback.learner_params.depth' for learner 'logistic'. "
+         "Allowed keys: l2, lr, intercept_lr"),
         ({"learner": "arf", "learner_params": {"n_models": "many"}}, "'feedback.learner_params'"),
     ],
 )
