@@ -1,0 +1,92 @@
+"""``freqtrade-feedback benchmark``: what the gate costs a backtest, measured side by side.
+
+The gate-off and gate-on backtests alternate in one process over the same copy of the data,
+so a noisy shared machine slows both alike; the ratio of their median wall times is the
+figure (target: at most 1.15). Wall time covers the whole run, data load and indicators
+included, because that is what a user waits for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from freqtrade_feedback.cli.options import add_backtest_options, backtest_config_from
+
+TARGET = 1.15
+DEFAULT_DATA = Path("../shared/data/binance-2024")
+DEFAULT_PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+VARIANTS = {"gate off": {"enabled": False}, "gate on": {"enabled": True}}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_backtest_options(parser)
+    parser.set_defaults(datadir=DEFAULT_DATA)
+    parser.add_argument("--pairs", nargs="+", default=list(DEFAULT_PAIRS),
+                        help="pairs to backtest (default: %(default)s)")
+    parser.add_argument("--timeframe", default="5m", help="candle timeframe (default: 5m)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each variant, alternating (default: %(default)s)")
+
+
+def _copy_data(source: Path, pairs: list[str], timeframe: str, target: Path) -> None:
+    """Copy the pairs' candle files: the data folder is a read-only input."""
+    for pair in pairs:
+        name = f"{pair.replace('/', '_')}-{timeframe}.feather"
+        if not (source / name).is_file():
+            from freqtrade_feedback.exceptions import ConfigError
+
+            raise ConfigError(f"No candles for pair {pair!r} at {source / name}. "
+                              "Pass --datadir with Freqtrade-format data, or other --pairs.")
+        shutil.copy2(source / name, target / name)
+
+
+def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    from freqtrade_feedback.backtest import run_backtest
+
+    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    facts: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
+        _copy_data(args.datadir, args.pairs, args.timeframe, Path(tmp))
+        args.datadir = Path(tmp)
+        for _ in range(args.repeat):
+            for name, feedback in VARIANTS.items():
+                config = backtest_config_from(args, feedback)
+                config["exchange"]["pair_whitelist"] = list(args.pairs)
+                config["timeframe"] = args.timeframe
+                result = run_backtest(config)
+                times[name].append(result.seconds)
+                counts = result.loop.summary() if result.loop else {}
+                facts[name] = {"trades": len(result.trades), "signals": counts.get("signals", 0)}
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "runs": len(t),
+                   **facts[name]} for name, t in times.items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = measure(args)
+    off, on = rows["gate off"], rows["gate on"]
+    ratio = on["median_s"] / off["median_s"]
+    verdict = "PASS" if ratio <= TARGET else "FAIL"
+    if args.json:
+        print(json.dumps({"variants": rows, "ratio": ratio, "target": TARGET,
+                          "verdict": verdict}, indent=2))
+        return 0
+    table = Table(title=f"Backtest wall time, {' '.join(args.pairs)} {args.timeframe}, "
+                        f"{args.timerange or 'all data'}")
+    for column in ("Variant", "Runs", "Median s", "Min s", "Trades", "Signals gated"):
+        table.add_column(column, justify="right")
+    for name, row in rows.items():
+        table.add_row(name, str(row["runs"]), f"{row['median_s']:.2f}", f"{row['min_s']:.2f}",
+                      str(row["trades"]), str(row["signals"]))
+    console = Console()
+    console.print(table)
+    console.print(f"gate on / gate off (median): {ratio:.3f}  target <= {TARGET}  {verdict}")
+    return 0

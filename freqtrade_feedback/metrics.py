@@ -1,0 +1,52 @@
+"""Figures that judge a variant: Freqtrade's own statistics plus the gate's counts.
+
+Sharpe here is the standard daily-wallet one (daily P&L over the starting balance,
+annualised with 365 days), not Freqtrade's per-trade "closed trades" figure, which grows
+with the number of trades and so flatters a variant that trades more. The mean profit is
+shown after and before fees: at a few trades a day the round-trip fee decides many
+strategies, and a gate that only avoids fees is not a gate that predicts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def daily_sharpe(trades: pd.DataFrame, starting_balance: float) -> float:
+    """Annualised Sharpe ratio of daily wallet returns (days without a close count as 0).
+
+    >>> trades = pd.DataFrame({"close_date": pd.to_datetime(
+    ...     ["2024-01-01", "2024-01-02", "2024-01-04"], utc=True), "profit_abs": [10, -5, 8]})
+    >>> round(daily_sharpe(trades, 1000.0), 2)
+    8.88
+    """
+    if trades.empty or starting_balance <= 0:
+        return 0.0
+    daily = trades.set_index("close_date")["profit_abs"].resample("1D").sum() / starting_balance
+    std = float(daily.std(ddof=1)) if len(daily) > 1 else 0.0
+    if not math.isfinite(std) or std == 0.0:
+        return 0.0
+    return float(daily.mean()) / std * math.sqrt(365)
+
+
+def summarize(stats: dict[str, Any], trades: pd.DataFrame, counts: dict[str, int]) -> dict:
+    """One row of a comparison: Freqtrade's statistics and the feedback loop's counts."""
+    fees = (trades["fee_open"] + trades["fee_close"]).mean() if len(trades) else 0.0
+    mean = float(trades["profit_ratio"].mean()) if len(trades) else 0.0
+    return {
+        "trades": int(stats["total_trades"]),
+        "win_rate": float(stats["winrate"]),
+        "profit_total": float(stats["profit_total"]),
+        "profit_total_abs": float(stats["profit_total_abs"]),
+        "profit_mean": mean,
+        "profit_mean_before_fees": mean + float(fees),
+        "max_drawdown": float(stats["max_drawdown_account"]),
+        "sharpe": daily_sharpe(trades, float(stats["starting_balance"])),
+        "signals": counts.get("signals", 0),
+        "skipped": counts.get("skipped", 0),
+        "explored": counts.get("explored", 0),
+        "learned": counts.get("learned", 0),
+    }
