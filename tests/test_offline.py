@@ -105,10 +105,12 @@ def freqtrade_globals() -> Iterator[None]:
     handlers, level = list(root.handlers), root.level
     threshold = gc.get_threshold()
     start_method = multiprocessing.get_start_method(allow_none=True)
+    was_installed = offline.is_installed()
     yield
     from freqtrade.optimize.backtesting import Backtesting
 
-    offline.uninstall()
+    if not was_installed:
+        offline.uninstall()
     Backtesting.cleanup()
     root.handlers[:] = handlers
     root.setLevel(level)
@@ -270,7 +272,12 @@ def test_missing_snapshot_error_names_the_file(tmp_path: Path) -> None:
 
 
 def test_install_is_idempotent_and_uninstall_restores() -> None:
-    """``install`` patches the two methods once; ``uninstall`` puts the originals back."""
+    """``install`` patches the two methods once; ``uninstall`` puts the originals back.
+
+    Other code (the backtest harness) may have installed it already; that state is restored.
+    """
+    was_installed = offline.is_installed()
+    offline.uninstall()
     originals = (Exchange._load_async_markets, Exchange.check_time_offset)
     try:
         offline.install()
@@ -283,6 +290,8 @@ def test_install_is_idempotent_and_uninstall_restores() -> None:
         offline.uninstall()
     assert (Exchange._load_async_markets, Exchange.check_time_offset) == originals
     assert not offline.is_installed()
+    if was_installed:
+        offline.install()
 
 
 def test_offline_markets_prefers_the_snapshot(
