@@ -63,6 +63,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FeedbackError as error:
         logger.error("%s", error)
         return EXIT_ERROR
+    except Exception as error:
+        if _is_freqtrade_usage_error(error):
+            logger.error("%s", error)
+            return EXIT_USAGE
+        logger.exception("Unexpected error")
+        return EXIT_ERROR
+
+
+def _is_freqtrade_usage_error(error: Exception) -> bool:
+    """Freqtrade's OperationalException is how a bad config or strategy reaches us (the
+    adapter translates our own errors into it inside the bot), so it is a usage error."""
+    return any(
+        cls.__name__ == "OperationalException" and cls.__module__ == "freqtrade.exceptions"
+        for cls in type(error).__mro__
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""The commands a user runs: the offline demo on generated data, compare, and the docs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import CONFIG, REPO, STRATEGIES
+from freqtrade_feedback.cli.main import main
+from freqtrade_feedback.config import SCHEMA
+
+
+def _demo_config(tmp_path: Path, **feedback: object) -> Path:
+    config = json.loads(CONFIG.read_text())
+    config["feedback"].update(feedback)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_demo_runs_offline_on_generated_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """What `make demo` does, on a fresh machine with no network and no shared data."""
+    config = _demo_config(tmp_path, min_outcomes=10)
+    datadir, userdir = tmp_path / "data", tmp_path / "user_data"
+    userdir.mkdir()
+    assert main(["generate-data", "--config", str(config), "--datadir", str(datadir),
+                 "--days", "45", "--start", "20240101"]) == 0
+    assert main(["compare", "--config", str(config), "--datadir", str(datadir),
+                 "--userdir", str(userdir), "--strategy-path", str(STRATEGIES), "--json"]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out[out.index("{"):])
+    assert rows["primary"]["trades"] > 0 and rows["feedback"]["signals"] > 0
+    code = main(["offline", "backtesting", "--config", str(config), "--datadir", str(datadir),
+                 "--userdir", str(userdir), "--strategy", "FeedbackSampleStrategy",
+                 "--strategy-path", str(STRATEGIES), "--cache", "none", "--export", "none"])
+    assert code == 0
+
+
+def test_compare_prints_both_variants(binance_5m: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    config = _demo_config(tmp_path, min_outcomes=10)
+    userdir = tmp_path / "user_data"
+    userdir.mkdir()
+    assert main(["compare", "--config", str(config), "--datadir", str(binance_5m),
+                 "--userdir", str(userdir), "--strategy-path", str(STRATEGIES),
+                 "--timerange", "20240101-20240201", "--json"]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out[out.index("{"):])
+    assert set(rows) == {"primary", "feedback"}
+    assert rows["primary"]["signals"] == 0 and rows["feedback"]["signals"] > 0
+    assert rows["feedback"]["skipped"] > 0
+    assert rows["primary"]["trades"] > 0
+
+
+def test_compare_with_a_bad_feedback_section_exits_2(tmp_path: Path, binance_5m: Path) -> None:
+    config = _demo_config(tmp_path, threshold=7)
+    assert main(["compare", "--config", str(config), "--datadir", str(binance_5m),
+                 "--userdir", str(tmp_path), "--strategy-path", str(STRATEGIES),
+                 "--timerange", "20240101-20240105"]) == 2
+
+
+def test_compare_with_a_missing_config_exits_2(tmp_path: Path) -> None:
+    assert main(["compare", "--config", str(tmp_path / "nope.json")]) == 2
+
+
+def test_every_config_key_is_documented() -> None:
+    docs = (REPO / "docs" / "configuration.md").read_text()
+    readme = (REPO / "README.md").read_text()
+    for key in SCHEMA["properties"]:
+        assert re.search(rf"\| `{key}` \|", docs), key
+        assert f"`{key}`" in readme, key
