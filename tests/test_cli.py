@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import CONFIG, REPO, STRATEGIES
+
 from freqtrade_feedback.cli.main import main
 from freqtrade_feedback.config import SCHEMA
 

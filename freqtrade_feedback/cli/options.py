@@ -16,7 +16,7 @@ def add_backtest_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG,
                         help="Freqtrade config file (default: %(default)s)")
     parser.add_argument("-s", "--strategy", default=None,
-                        help=f"strategy class name (default: the config's, else {DEFAULT_STRATEGY})")
+                        help=f"strategy class (default: the config's, else {DEFAULT_STRATEGY})")
     parser.add_argument("--strategy-path", type=Path, default=None,
                         help="additional folder to look for the strategy in")
     parser.add_argument("--datadir", type=Path, default=None,
