@@ -154,3 +154,13 @@ def test_an_invalid_feedback_section_stops_the_run_naming_the_key(
 ) -> None:
     with pytest.raises(OperationalException, match="'feedback.threshold' parameter must be"):
         backtest("20240101-20240105", threshold=3)
+
+
+def test_stake_scaling_sizes_taken_trades_by_confidence(backtest: Callable[..., Any]) -> None:
+    run = backtest("20240101-20240201", stake_scaling=True, min_outcomes=10)
+    stakes = run.trades["stake_amount"].round(6)
+    base = 100.0
+    assert stakes.min() >= 0.5 * base - 1e-6 and stakes.max() <= 1.5 * base + 1e-6
+    assert (stakes != base).any(), "no trade was scaled"
+    cold = [d for d in run.loop.decisions if d.reason is DecisionReason.COLD_START]
+    assert len(cold) >= 10
