@@ -160,7 +160,8 @@ def test_stake_scaling_sizes_taken_trades_by_confidence(backtest: Callable[..., 
     run = backtest("20240101-20240201", stake_scaling=True, min_outcomes=10)
     stakes = run.trades["stake_amount"].round(6)
     base = 100.0
-    assert stakes.min() >= 0.5 * base - 1e-6 and stakes.max() <= 1.5 * base + 1e-6
+    # Freqtrade rounds the amount to the market's precision, so allow a hair below the bounds.
+    assert stakes.min() >= 0.5 * base * 0.999 and stakes.max() <= 1.5 * base * 1.001
     assert (stakes != base).any(), "no trade was scaled"
     cold = [d for d in run.loop.decisions if d.reason is DecisionReason.COLD_START]
     assert len(cold) >= 10

@@ -14,7 +14,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from freqtrade_feedback.cli.options import add_backtest_options, backtest_config_from
+from freqtrade_feedback.cli.options import (
+    add_backtest_options,
+    backtest_config_from,
+    restored_log_levels,
+)
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "primary": {"enabled": False},
@@ -70,7 +74,8 @@ def render(rows: dict[str, dict[str, Any]], title: str) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = run_variants(args)
+    with restored_log_levels():
+        rows = run_variants(args)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +48,24 @@ def backtest_config_from(args: argparse.Namespace, feedback: dict[str, Any]) -> 
         overrides={"feedback": feedback},
     )
     if not args.verbose:  # after Freqtrade's own logging setup, which the config triggers
-        logging.getLogger("freqtrade").setLevel(logging.WARNING)
-        logging.getLogger("freqtrade_feedback.offline").setLevel(logging.ERROR)
+        for name, level in QUIET.items():
+            logging.getLogger(name).setLevel(level)
     return config
+
+
+QUIET = {"freqtrade": logging.WARNING, "freqtrade_feedback.offline": logging.ERROR}
+"""Loggers turned down while a command runs many backtests, unless ``--verbose``."""
+
+
+@contextmanager
+def restored_log_levels() -> Iterator[None]:
+    """Give the quietened loggers their levels back when a command ends."""
+    saved = {name: logging.getLogger(name).level for name in QUIET}
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _config_strategy(path: Path) -> str | None:
