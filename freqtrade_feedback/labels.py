@@ -42,6 +42,26 @@ class RealizedOutcome:
         return self.status is LearnStatus.LEARNED
 
 
+@dataclass(frozen=True)
+class ShadowRecord:
+    """What a signal would have made, replayed on later candles, taken or not.
+
+    The unbiased yardstick: it exists for every signal that reached the gate, whatever the
+    gate decided, so the learner's own selection cannot hide it. The learner never trains
+    on it; the guard evaluates on it.
+    """
+
+    signal_id: str
+    pair: str
+    profit_ratio: float
+    win: bool
+    observed_at: datetime
+    taken: bool
+    """Whether the gate took the signal (so a realized outcome exists too)."""
+    probability: float | None
+    """The model's probability of a win when it decided, if it was asked."""
+
+
 def is_win(profit_ratio: float, min_profit: float) -> bool:
     """A trade is a win when its net profit ratio is strictly above ``min_profit``.
 

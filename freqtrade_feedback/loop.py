@@ -13,7 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from freqtrade_feedback.config import FeedbackSettings
-from freqtrade_feedback.labels import LearnStatus, RealizedOutcome, is_win, outcome_weight
+from freqtrade_feedback.labels import (
+    LearnStatus,
+    RealizedOutcome,
+    ShadowRecord,
+    is_win,
+    outcome_weight,
+)
 from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.typing import Features, Side
 
@@ -113,6 +119,7 @@ class FeedbackLoop:
         self._decisions: dict[str, Decision] = {}
         self._open: dict[str, _Open] = {}
         self._outcomes: dict[str, RealizedOutcome] = {}
+        self._shadows: dict[str, ShadowRecord] = {}
 
     def reset(self) -> None:
         """Forget everything learned and decided: a new backtest or hyperopt epoch starts here."""
@@ -127,6 +134,10 @@ class FeedbackLoop:
     @property
     def outcomes(self) -> list[RealizedOutcome]:
         return list(self._outcomes.values())
+
+    @property
+    def shadows(self) -> list[ShadowRecord]:
+        return list(self._shadows.values())
 
     @property
     def n_learned(self) -> int:
@@ -246,6 +257,30 @@ class FeedbackLoop:
             return LearnStatus.BAD_PROFIT
         return LearnStatus.LEARNED
 
+    def on_shadow(
+        self, signal_id: str, *, profit_ratio: float, now: datetime, pair: str | None = None
+    ) -> ShadowRecord:
+        """Record a signal's shadow outcome (its triple barrier was touched by ``now``).
+
+        Shadow outcomes are never learned; they are the unbiased stream the guard
+        evaluates on. A second report of the same signal returns the first record.
+        """
+        known = self._shadows.get(signal_id)
+        if known is not None:
+            return known
+        decision = self._decisions.get(signal_id)
+        record = ShadowRecord(
+            signal_id=signal_id,
+            pair=pair or signal_id.split("|", 1)[0],
+            profit_ratio=profit_ratio,
+            win=is_win(profit_ratio, self.settings.min_profit),
+            observed_at=now,
+            taken=bool(decision and decision.take),
+            probability=decision.probability if decision else None,
+        )
+        self._shadows[signal_id] = record
+        return record
+
     def summary(self) -> dict[str, int]:
         """Counts for logs and reports."""
         decisions = self._decisions.values()
@@ -259,4 +294,5 @@ class FeedbackLoop:
             "learned": sum(o.learned for o in outcomes),
             "not_learned": sum(not o.learned for o in outcomes),
             "open": len(self._open),
+            "shadows": len(self._shadows),
         }

@@ -12,6 +12,7 @@ from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.loop import DecisionReason, FeedbackLoop, Signal
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+FIVE = timedelta(minutes=5)
 
 
 def _signal(i: int, pair: str = "BTC/USDT", good: bool = True) -> Signal:
@@ -179,3 +180,16 @@ def test_stake_factor_follows_confidence_within_bounds() -> None:
     cold = FeedbackLoop(settings).on_signal(_signal(0), now=T0)
     assert FeedbackLoop(settings).stake_factor(cold) == 1.0
     assert FeedbackLoop(FeedbackSettings()).stake_factor(good) == 1.0
+
+
+def test_shadow_outcomes_are_recorded_for_every_signal_and_never_learned() -> None:
+    for threshold, taken in ((0.0, True), (1.0, False)):
+        loop = FeedbackLoop(FeedbackSettings(min_outcomes=0, threshold=threshold,
+                                             explore_share=0.0))
+        loop.learner_for("BTC/USDT").learn_one({"x": 1.0}, True)
+        signal = _signal(0)
+        assert loop.on_signal(signal, now=T0).take is taken
+        record = loop.on_shadow(signal.signal_id, profit_ratio=-0.01, now=T0 + FIVE)
+        assert record.taken is taken and not record.win and record.probability is not None
+        assert loop.on_shadow(signal.signal_id, profit_ratio=5.0, now=T0) is record
+        assert loop.n_learned == 1 and loop.summary()["shadows"] == 1
