@@ -165,3 +165,20 @@ def test_stake_scaling_sizes_taken_trades_by_confidence(backtest: Callable[..., 
     assert (stakes != base).any(), "no trade was scaled"
     cold = [d for d in run.loop.decisions if d.reason is DecisionReason.COLD_START]
     assert len(cold) >= 10
+
+
+def test_an_error_while_recording_an_outcome_never_touches_trading(
+    backtest: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _write_strategy(tmp_path, "BrokenOutcome", (
+        "    def _fb_on_exit(self, *args, **kwargs):\n"
+        "        raise KeyError('ledger gone')\n"
+    ))
+    timerange = "20240101-20240115"
+    with caplog.at_level(logging.WARNING, logger="freqtrade_feedback"):
+        broken = backtest(timerange, "BrokenOutcome", folder, min_outcomes=1000)
+    primary = backtest(timerange, enabled=False)
+    failures = [r for r in caplog.records if "not recorded" in r.getMessage()]
+    assert len(failures) == 1 and "ledger gone" in failures[0].getMessage()
+    assert _trades(broken) == _trades(primary)
+    assert broken.loop.outcomes == [] and broken.loop.n_learned == 0
