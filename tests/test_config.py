@@ -7,18 +7,36 @@ import dataclasses
 import pytest
 
 from freqtrade_feedback.config import SCHEMA, FeedbackSettings, load_settings
+from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.exceptions import ConfigError
 
 
-def test_schema_defaults_equal_settings_defaults() -> None:
+@pytest.mark.parametrize(
+    ("schema", "settings"),
+    [(SCHEMA, FeedbackSettings), (SCHEMA["properties"]["guard"], GuardSettings)],
+)
+def test_schema_defaults_equal_settings_defaults(schema: dict, settings: type) -> None:
     """A loop built in Python behaves like one configured by an empty section."""
-    defaults = FeedbackSettings()
-    for field in dataclasses.fields(FeedbackSettings):
-        schema = SCHEMA["properties"][field.name]
-        assert "description" in schema, field.name
+    defaults = settings()
+    for field in dataclasses.fields(settings):
+        prop = schema["properties"][field.name]
+        assert "description" in prop, field.name
         value = getattr(defaults, field.name)
-        assert schema["default"] == (dict(value) if field.name == "learner_params" else value)
-    assert set(SCHEMA["properties"]) == {f.name for f in dataclasses.fields(FeedbackSettings)}
+        if dataclasses.is_dataclass(value):
+            assert prop["default"] == {}
+            continue
+        assert prop["default"] == (dict(value) if field.name == "learner_params" else value)
+    assert set(schema["properties"]) == {f.name for f in dataclasses.fields(settings)}
+
+
+def test_guard_block_is_typed_and_checked() -> None:
+    settings = load_settings({"guard": {"enabled": True, "holdout_share": 0.1}})
+    assert settings.guard == GuardSettings(enabled=True, holdout_share=0.1)
+    with pytest.raises(ConfigError, match=r"Unknown key feedback.guard.cooldwn in the config"):
+        load_settings({"guard": {"cooldwn": 3}})
+    with pytest.raises(ConfigError, match=r"'feedback.guard.holdout_share' parameter must be a "
+                                          r"number in \[0, 0.5\]"):
+        load_settings({"guard": {"holdout_share": 0.9}})
 
 
 def test_missing_section_gives_defaults() -> None:

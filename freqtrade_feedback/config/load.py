@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 from freqtrade_feedback.config.schema import SCHEMA
-from freqtrade_feedback.config.settings import FeedbackSettings
+from freqtrade_feedback.config.settings import FeedbackSettings, GuardSettings
 from freqtrade_feedback.exceptions import ConfigError
 
 SECTION = "feedback"
@@ -42,16 +42,19 @@ def _allowed(schema: Mapping[str, Any]) -> str:
 
 def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
-        known = set(SCHEMA["properties"])
+        known = set(error.schema["properties"])
         unknown = sorted(set(error.instance) - known)
+        prefix = _key(error)
         return (
-            f"Unknown key {', '.join(f'{SECTION}.{k}' for k in unknown)!s} in the config. "
+            f"Unknown key {', '.join(f'{prefix}.{k}' for k in unknown)!s} in the config. "
             f"Allowed keys: {', '.join(sorted(known))}."
         )
-    path = list(error.absolute_path)
-    prop = SCHEMA["properties"].get(str(path[0]), {}) if path else SCHEMA
-    if len(path) > 1 and "items" in prop:
-        prop = prop["items"]
+    prop: Mapping[str, Any] = SCHEMA
+    for part in error.absolute_path:
+        if "properties" in prop:
+            prop = prop["properties"].get(str(part), {})
+        elif "items" in prop:
+            prop = prop["items"]
     return (
         f"The {_key(error)!r} parameter must be {_allowed(prop)}. "
         f"Got {error.instance!r} instead."
@@ -79,6 +82,7 @@ def load_settings(raw: Mapping[str, Any] | None) -> FeedbackSettings:
     if errors:
         raise ConfigError(_message(errors[0]))
     values = {k: v for k, v in raw.items()}
+    values["guard"] = GuardSettings(**values.get("guard", {}))
     if values.get("feature_columns") is not None:
         values["feature_columns"] = tuple(values["feature_columns"])
     settings = FeedbackSettings(**values)

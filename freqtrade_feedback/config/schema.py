@@ -11,6 +11,77 @@ from typing import Any, Final
 
 LEARNER_NAMES: Final = ("logistic", "hoeffding", "arf")
 
+GUARD_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "additionalProperties": False,
+    "default": {},
+    "description": "The guard: shadow outcomes, a holdout, champion and challenger, and "
+    "detectors that freeze learning when the learner starts fitting its own actions.",
+    "properties": {
+        "enabled": {
+            "type": "boolean",
+            "default": False,
+            "description": "Run the guard. Off: the learner gates and learns directly "
+            "(no champion, holdout or freezing).",
+        },
+        "holdout_share": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 0.5,
+            "default": 0.05,
+            "description": "Share of signals decided by a seeded coin flip instead of the "
+            "model (taken at a reduced stake): the unbiased yardstick.",
+        },
+        "holdout_stake": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "default": 0.5,
+            "description": "Stake factor of holdout trades.",
+        },
+        "frozen_policy": {
+            "type": "string",
+            "enum": ["champion", "primary"],
+            "default": "champion",
+            "description": "Who decides while the guard is frozen: the last champion "
+            "snapshot, or the primary strategy alone (every signal taken).",
+        },
+        "alpha": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 0.2,
+            "default": 0.01,
+            "description": "Error level of the sequential tests (promotion, rollback, "
+            "execution gap); they stay valid however often they are checked.",
+        },
+        "suspect_dwell": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 20,
+            "description": "Quiet outcomes needed to clear a suspicion (hysteresis).",
+        },
+        "cooldown": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 50,
+            "description": "Outcomes observed while frozen before probation starts.",
+        },
+        "probation": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 50,
+            "description": "Outcomes without an alarm needed to pass probation and learn again.",
+        },
+        "shadow_max_candles": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 288,
+            "description": "Time limit of a shadow trade, in candles (the third barrier, beside "
+            "the strategy's ROI table and stoploss).",
+        },
+    },
+}
+
 SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "additionalProperties": False,
@@ -126,6 +197,7 @@ SCHEMA: Final[dict[str, Any]] = {
             "description": "Dataframe columns the learner reads. null: every column whose name "
             "starts with 'fb_'.",
         },
+        "guard": GUARD_SCHEMA,
         "seed": {
             "type": "integer",
             "minimum": 0,

@@ -10,6 +10,21 @@ from freqtrade_feedback.typing import Fallback, Scope
 
 
 @dataclass(frozen=True)
+class GuardSettings:
+    """The ``"guard"`` block of the ``"feedback"`` section, validated."""
+
+    enabled: bool = False
+    holdout_share: float = 0.05
+    holdout_stake: float = 0.5
+    frozen_policy: str = "champion"
+    alpha: float = 0.01
+    suspect_dwell: int = 20
+    cooldown: int = 50
+    probation: int = 50
+    shadow_max_candles: int = 288
+
+
+@dataclass(frozen=True)
 class FeedbackSettings:
     """The ``"feedback"`` section of a Freqtrade config, validated.
 
@@ -37,4 +52,5 @@ class FeedbackSettings:
     fallback: Fallback = "take"
     default_features: bool = True
     feature_columns: tuple[str, ...] | None = None
+    guard: GuardSettings = field(default_factory=GuardSettings)
     seed: int = 0
