@@ -1,0 +1,154 @@
+"""The guard's states, triggers and transition table: the single source of truth.
+
+The guard is a table, not a tangle of ifs (as nautilus_trader's ``FiniteStateMachine``): a pair
+``(state, trigger)`` either has one target state in ``TRANSITIONS`` or is not a transition, and
+``Guard.fire`` raises ``InvalidTransition`` for it. ``Guard.step`` only decides *which* trigger
+to fire; *where* it leads is read from here. States and triggers are string enums because the
+ledger persists their values, which must stay readable in SQL and survive reordering.
+
+| state     | trigger          | target    | why                                              |
+|-----------|------------------|-----------|--------------------------------------------------|
+| learning  | warning          | suspect   | a detector warns: keep learning, watch closely   |
+| learning  | alarm            | frozen    | a detector alarms: stop learning at once         |
+| learning  | manual_freeze    | frozen    | an operator stops learning                       |
+| suspect   | alarm            | frozen    |                                                  |
+| suspect   | clear            | learning  | ``suspect_dwell`` quiet outcomes in a row        |
+| suspect   | manual_unfreeze  | learning  | an operator dismisses the suspicion              |
+| suspect   | manual_freeze    | frozen    |                                                  |
+| frozen    | cooldown_elapsed | probation | ``cooldown`` outcomes observed while frozen      |
+| frozen    | manual_unfreeze  | learning  |                                                  |
+| probation | probation_failed | frozen    | an alarm during probation (what ``step`` fires)  |
+| probation | alarm            | frozen    | the same, for callers that fire alarms directly  |
+| probation | probation_passed | learning  | ``probation`` outcomes without an alarm          |
+| probation | manual_unfreeze  | learning  |                                                  |
+| probation | manual_freeze    | frozen    |                                                  |
+
+Every other pair raises. Why those are left out: a warning moves only a guard that is
+learning unwatched (in SUSPECT it restarts the quiet count, in PROBATION only alarms count);
+nothing escalates FROZEN further (it is a time-out, and probation is the test); and freezing
+what is frozen or unfreezing what is learning would record an event that changes nothing. An
+alarm during probation is ``probation_failed`` when ``Guard.step`` sees it, so the ledger tells
+the story; ``alarm`` is accepted there too, so that "an alarm freezes every state that learns"
+holds for callers that fire it themselves.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from freqtrade_feedback.exceptions import FeedbackError
+
+
+class GuardState(StrEnum):
+    """Where the guard is; the value is what the ledger stores."""
+
+    LEARNING = "learning"
+    """Outcomes are learned; detectors quiet."""
+    SUSPECT = "suspect"
+    """A detector warns: still learning, but watched, and one alarm away from frozen."""
+    FROZEN = "frozen"
+    """A detector alarmed: outcomes are recorded, not learned, for ``cooldown`` outcomes."""
+    PROBATION = "probation"
+    """The challenger learns again; any alarm sends the guard back to frozen."""
+
+
+class Trigger(StrEnum):
+    """What moves the guard; the value is what the ledger stores."""
+
+    WARNING = "warning"
+    """A detector warns (LEARNING -> SUSPECT)."""
+    ALARM = "alarm"
+    """A detector alarms (LEARNING, SUSPECT, PROBATION -> FROZEN)."""
+    CLEAR = "clear"
+    """Nothing warned for ``suspect_dwell`` outcomes in a row (SUSPECT -> LEARNING)."""
+    COOLDOWN_ELAPSED = "cooldown_elapsed"
+    """``cooldown`` outcomes observed while frozen (FROZEN -> PROBATION)."""
+    PROBATION_PASSED = "probation_passed"
+    """``probation`` outcomes without an alarm (PROBATION -> LEARNING)."""
+    PROBATION_FAILED = "probation_failed"
+    """An alarm during probation (PROBATION -> FROZEN)."""
+    MANUAL_UNFREEZE = "manual_unfreeze"
+    """An operator lets the learner learn again (SUSPECT, FROZEN, PROBATION -> LEARNING)."""
+    MANUAL_FREEZE = "manual_freeze"
+    """An operator stops learning (LEARNING, SUSPECT, PROBATION -> FROZEN)."""
+
+
+_S, _T = GuardState, Trigger
+
+TRANSITIONS: Final[Mapping[tuple[GuardState, Trigger], GuardState]] = types.MappingProxyType(
+    {
+        (_S.LEARNING, _T.WARNING): _S.SUSPECT,
+        (_S.LEARNING, _T.ALARM): _S.FROZEN,
+        (_S.LEARNING, _T.MANUAL_FREEZE): _S.FROZEN,
+        (_S.SUSPECT, _T.ALARM): _S.FROZEN,
+        (_S.SUSPECT, _T.CLEAR): _S.LEARNING,
+        (_S.SUSPECT, _T.MANUAL_UNFREEZE): _S.LEARNING,
+        (_S.SUSPECT, _T.MANUAL_FREEZE): _S.FROZEN,
+        (_S.FROZEN, _T.COOLDOWN_ELAPSED): _S.PROBATION,
+        (_S.FROZEN, _T.MANUAL_UNFREEZE): _S.LEARNING,
+        (_S.PROBATION, _T.ALARM): _S.FROZEN,
+        (_S.PROBATION, _T.PROBATION_PASSED): _S.LEARNING,
+        (_S.PROBATION, _T.PROBATION_FAILED): _S.FROZEN,
+        (_S.PROBATION, _T.MANUAL_UNFREEZE): _S.LEARNING,
+        (_S.PROBATION, _T.MANUAL_FREEZE): _S.FROZEN,
+    }
+)
+"""``(state, trigger) -> next state``; every pair not listed is not a transition."""
+
+
+class InvalidTransition(FeedbackError, RuntimeError):
+    """A trigger was fired in a state that has no transition for it.
+
+    A bug in the caller, never a market condition: ``Guard.step`` fires only pairs of the
+    table. The adapter catches it like any other error inside a trading callback.
+    """
+
+    def __init__(self, state: GuardState, trigger: Trigger) -> None:
+        self.state = state
+        self.trigger = trigger
+        allowed = ", ".join(t.value for (s, t) in TRANSITIONS if s is state)
+        super().__init__(
+            f"{state.value} -> {trigger.value} is not a transition. "
+            f"From {state.value} the triggers are: {allowed}."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.state, self.trigger))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One move of the guard: the record the ledger appends, and the guard keeps in ``history``.
+
+    ``values`` are the detector statistics that caused the move (for an alarm, each alarming
+    detector's statistic under its name); it is copied and read-only, so the record cannot
+    change after the fact.
+    """
+
+    source: GuardState
+    target: GuardState
+    trigger: Trigger
+    at: datetime
+    reason: str
+    values: Mapping[str, float] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", types.MappingProxyType(dict(self.values)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.source, self.target, self.trigger, self.at, self.reason, dict(self.values))
+        return (type(self), fields)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at.isoformat()} {self.source.value} -> {self.target.value} "
+            f"({self.trigger.value}): {self.reason}"
+        )
+
+
+__all__ = ["TRANSITIONS", "GuardState", "InvalidTransition", "Transition", "Trigger"]
