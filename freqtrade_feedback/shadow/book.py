@@ -1,0 +1,182 @@
+"""Shadow outcomes resolved live: one candle at a time, as candles close."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from freqtrade_feedback.shadow.barriers import Barriers
+from freqtrade_feedback.shadow.outcome import (
+    MS_PER_MINUTE,
+    ShadowOutcome,
+    from_ms,
+    make_outcome,
+    to_ms,
+)
+from freqtrade_feedback.typing import Side
+
+
+@dataclass
+class _Open:
+    """A pending signal; its entry is set by the first candle after the signal candle."""
+
+    signal_id: str
+    signal_ms: int
+    entry_ms: int = -1
+    entry_price: float = math.nan
+
+
+_NO_CANDLE = -(2**62)
+
+
+@dataclass
+class _Pair:
+    last_ms: int
+    """Open time of the last candle fed (``_NO_CANDLE`` before the first one)."""
+    pending: list[_Open] = field(default_factory=list)
+
+
+def check_side(side: Side) -> None:
+    if side != "long":
+        raise NotImplementedError(
+            f"Shadow outcomes are implemented for long signals only. Got side={side!r}."
+        )
+
+
+class ShadowBook:
+    """Pending signals, resolved as the candles after them close: the live path.
+
+    Every signal that reached the gate, taken or not, is added. Each closed candle of a pair
+    is fed once, in time order; the outcomes it resolves come back at once, and never
+    earlier: a candle that has not closed at ``now`` is refused. A candle is O(1) when
+    nothing is pending for its pair. A gap in the candles only advances the elapsed time.
+
+    Parameters
+    ----------
+    barriers
+        The strategy's exit rules.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime, timedelta
+    >>> five = timedelta(minutes=5)
+    >>> book = ShadowBook(Barriers({0: 0.01}, -0.02, max_candles=12, fee=0.001,
+    ...                            timeframe_minutes=5))
+    >>> t = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> book.on_candle("BTC/USDT", t, 100, 100.5, 99.5, 100.0, now=t + five)
+    []
+    >>> book.add("BTC/USDT|long|2024-01-01T00:00Z", "BTC/USDT", t)
+    >>> book.on_candle("BTC/USDT", t + five, 100, 100.8, 99.7, 100.6, now=t + 2 * five)
+    []
+    >>> [outcome] = book.on_candle("BTC/USDT", t + 2 * five, 100.6, 101.3, 100.4, 101.0,
+    ...                            now=t + 3 * five)
+    >>> outcome.barrier.value, round(outcome.profit_ratio, 4), book.pending
+    ('roi', 0.01, 0)
+    """
+
+    def __init__(self, barriers: Barriers) -> None:
+        self.barriers = barriers
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pairs: dict[str, _Pair] = {}
+        self._known: set[str] = set()
+        self._pending = 0
+
+    def reset(self) -> None:
+        """Forget every signal and candle: a new backtest or hyperopt epoch starts here."""
+        self._reset()
+
+    @property
+    def pending(self) -> int:
+        """Signals added and not resolved yet."""
+        return self._pending
+
+    def add(
+        self, signal_id: str, pair: str, signal_candle: datetime, *, side: Side = "long"
+    ) -> None:
+        """Add a signal made on the candle that opened at ``signal_candle``.
+
+        Adding a signal id again does nothing, even after it was resolved. A signal must be
+        added before the candle after its signal candle is fed: that candle is its entry.
+        """
+        check_side(side)
+        if signal_id in self._known:
+            return
+        signal_ms = to_ms(signal_candle, "signal_candle")
+        state = self._pairs.get(pair)
+        if state is None:
+            state = self._pairs[pair] = _Pair(last_ms=_NO_CANDLE)
+        elif state.last_ms > signal_ms:
+            raise ValueError(
+                f"The signal {signal_id!r} on the {pair} candle of {signal_candle:%Y-%m-%d %H:%M}"
+                f" came after its entry candle was fed (the last {pair} candle fed opened at "
+                f"{from_ms(state.last_ms):%Y-%m-%d %H:%M}). Add each signal before feeding the "
+                "candles that follow it."
+            )
+        self._known.add(signal_id)
+        state.pending.append(_Open(signal_id, signal_ms))
+        self._pending += 1
+
+    def on_candle(
+        self,
+        pair: str,
+        open_time: datetime,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        *,
+        now: datetime,
+    ) -> list[ShadowOutcome]:
+        """Feed one closed candle of ``pair``; the outcomes it resolves, by signal id.
+
+        A candle at or before the last one fed for the pair is ignored (a live loop may feed
+        the latest closed candle more than once).
+        """
+        open_ms = to_ms(open_time, "open_time")
+        close_ms = open_ms + self.barriers.timeframe_minutes * MS_PER_MINUTE
+        if close_ms > to_ms(now, "now"):
+            raise ValueError(
+                f"The {pair} candle that opened at {open_time:%Y-%m-%d %H:%M} closes at "
+                f"{from_ms(close_ms):%Y-%m-%d %H:%M}, after now ({now:%Y-%m-%d %H:%M:%S}): "
+                "feed a candle only once it has closed, or its high and low are the future."
+            )
+        state = self._pairs.get(pair)
+        if state is None:
+            self._pairs[pair] = _Pair(last_ms=open_ms)
+            return []
+        if open_ms <= state.last_ms:
+            return []
+        state.last_ms = open_ms
+        if not state.pending:
+            return []
+        candle = (float(open), float(high), float(low), float(close))
+        return self._resolve(pair, state, open_ms, candle)
+
+    def _resolve(
+        self, pair: str, state: _Pair, open_ms: int, candle: tuple[float, float, float, float]
+    ) -> list[ShadowOutcome]:
+        outcomes: list[ShadowOutcome] = []
+        still: list[_Open] = []
+        for item in state.pending:
+            if item.entry_ms < 0:
+                if open_ms <= item.signal_ms:
+                    still.append(item)
+                    continue
+                item.entry_ms, item.entry_price = open_ms, candle[0]
+            elapsed = (open_ms - item.entry_ms) // MS_PER_MINUTE
+            hit = self.barriers.touch(item.entry_price, elapsed, *candle)
+            if hit is None:
+                still.append(item)
+                continue
+            entry = (item.entry_ms, item.entry_price)
+            touch = (open_ms, *hit)
+            outcomes.append(
+                make_outcome(self.barriers, item.signal_id, pair, item.signal_ms, entry, touch)
+            )
+        state.pending = still
+        self._pending -= len(outcomes)
+        outcomes.sort(key=lambda o: o.signal_id)
+        return outcomes
