@@ -21,6 +21,8 @@ class LearnStatus(StrEnum):
     BAD_FEATURES = "bad_features"
     BAD_PROFIT = "bad_profit"
     UNKNOWN_SIGNAL = "unknown_signal"
+    QUARANTINED = "quarantined"
+    """The guard was frozen: recorded, not learned."""
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.guard.states import GuardState
 from freqtrade_feedback.labels import (
     LearnStatus,
     RealizedOutcome,
@@ -22,6 +25,9 @@ from freqtrade_feedback.labels import (
 )
 from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.typing import Features, Side
+
+if TYPE_CHECKING:
+    from freqtrade_feedback.supervisor import Supervisor
 
 GLOBAL_SCOPE = "*"
 
@@ -35,6 +41,8 @@ class DecisionReason(StrEnum):
     EXPLORE = "explore"
     BAD_FEATURES = "bad_features"
     ERROR = "error"
+    HOLDOUT = "holdout"
+    FROZEN = "frozen"
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,12 @@ class Signal:
     tag: str | None = None
     features: Features | None = None
 
-    @property
+    @cached_property
     def signal_id(self) -> str:
-        return f"{self.pair}|{self.side}|{self.candle:%Y-%m-%dT%H:%M}Z"
+        """``PAIR|side|YYYY-MM-DDTHH:MMZ``: unique per pair, side and signal candle."""
+        c = self.candle
+        return (f"{self.pair}|{self.side}|{c.year:04d}-{c.month:02d}-{c.day:02d}"
+                f"T{c.hour:02d}:{c.minute:02d}Z")
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,19 @@ class FeedbackLoop:
         self._open: dict[str, _Open] = {}
         self._outcomes: dict[str, RealizedOutcome] = {}
         self._shadows: dict[str, ShadowRecord] = {}
+        self._features: dict[str, Features] = {}
+        self._supervisor: Supervisor | None = None
+        if self.settings.guard.enabled:
+            from freqtrade_feedback.supervisor import Supervisor  # the guard's detectors
+
+            self._supervisor = Supervisor(self.settings, self._new_learner)
+
+    def _new_learner(self) -> OnlineLearner:
+        s = self.settings
+        return OnlineLearner(s.learner, s.learner_params, seed=s.seed)
+
+    def _key(self, pair: str) -> str:
+        return pair if self.settings.scope == "pair" else GLOBAL_SCOPE
 
     def reset(self) -> None:
         """Forget everything learned and decided: a new backtest or hyperopt epoch starts here."""
@@ -141,17 +165,35 @@ class FeedbackLoop:
 
     @property
     def n_learned(self) -> int:
-        return sum(learner.n_learned for learner in self._learners.values())
+        return sum(o.learned for o in self._outcomes.values())
 
     def learner_for(self, pair: str) -> OnlineLearner:
-        """The learner that decides for ``pair`` (one per pair, or one shared: ``scope``)."""
-        key = pair if self.settings.scope == "pair" else GLOBAL_SCOPE
+        """The learner that learns for ``pair`` (one per pair, or one shared: ``scope``).
+
+        Without the guard it also decides; with the guard it is the challenger.
+        """
+        key = self._key(pair)
+        if self._supervisor is not None:
+            return self._supervisor.challenger(key)
         learner = self._learners.get(key)
         if learner is None:
-            s = self.settings
-            learner = OnlineLearner(s.learner, s.learner_params, seed=s.seed)
-            self._learners[key] = learner
+            learner = self._learners[key] = self._new_learner()
         return learner
+
+    def decider_for(self, pair: str) -> OnlineLearner:
+        """The learner whose probability gates ``pair``: the champion when the guard is on."""
+        if self._supervisor is not None:
+            return self._supervisor.decider(self._key(pair))
+        return self.learner_for(pair)
+
+    @property
+    def guard_state(self) -> str:
+        """``learning``, ``suspect``, ``frozen``, ``probation``, or ``off`` without a guard."""
+        return "off" if self._supervisor is None else self._supervisor.state.value
+
+    @property
+    def supervisor(self) -> Supervisor | None:
+        return self._supervisor
 
     def decision(self, signal_id: str) -> Decision | None:
         return self._decisions.get(signal_id)
@@ -168,6 +210,12 @@ class FeedbackLoop:
         self._decisions[signal.signal_id] = decision
         if decision.take:
             self._open[signal.signal_id] = _Open(signal, decision, _finite(signal.features))
+        if self._supervisor is not None:
+            clean = signal.features if _finite(signal.features) else None
+            if clean:
+                self._features[signal.signal_id] = clean
+            model = decision.reason in (DecisionReason.MODEL, DecisionReason.EXPLORE)
+            self._supervisor.observe_decision(clean, model, decision.take)
         return decision
 
     def _decide(self, signal: Signal, now: datetime) -> Decision:
@@ -175,19 +223,33 @@ class FeedbackLoop:
         sid = signal.signal_id
         if not s.enabled:
             return Decision(sid, True, DecisionReason.DISABLED, None, 1.0, now)
-        learner = self.learner_for(signal.pair)
+        learner = self.decider_for(signal.pair)
         n = learner.n_learned
         if not _finite(signal.features):
             take = s.fallback == "take"
             return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now, n)
         p = learner.predict_proba_one(signal.features)[True]  # type: ignore[arg-type]
-        if n < s.min_outcomes:
+        guarded = self._guarded_decision(sid, p, now, n)
+        if guarded is not None:
+            return guarded
+        if self.learner_for(signal.pair).n_learned < s.min_outcomes:
             return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now, n)
         if p >= s.threshold:
             return Decision(sid, True, DecisionReason.MODEL, p, 1.0, now, n)
         if _uniform(s.seed, sid) < s.explore_share:
             return Decision(sid, True, DecisionReason.EXPLORE, p, s.explore_share, now, n)
         return Decision(sid, False, DecisionReason.MODEL, p, s.explore_share, now, n)
+
+    def _guarded_decision(self, sid: str, p: float, now: datetime, n: int) -> Decision | None:
+        """The holdout coin flip, and the primary strategy alone while frozen."""
+        if self._supervisor is None:
+            return None
+        g = self.settings.guard
+        if _uniform(self.settings.seed, f"holdout|{sid}") < g.holdout_share:
+            return Decision(sid, True, DecisionReason.HOLDOUT, p, 1.0, now, n)
+        if g.frozen_policy == "primary" and self._supervisor.state is GuardState.FROZEN:
+            return Decision(sid, True, DecisionReason.FROZEN, p, 1.0, now, n)
+        return None
 
     def error_decision(self, signal_id: str, *, now: datetime) -> Decision:
         """Record the fallback decision taken when the adapter could not reach a decision."""
@@ -197,9 +259,14 @@ class FeedbackLoop:
         return self._decisions[signal_id]
 
     def stake_factor(self, decision: Decision) -> float:
-        """How much of the proposed stake a taken signal gets (1 unless stake scaling is on)."""
+        """How much of the proposed stake a taken signal gets: the holdout's reduced stake, the
+        confidence-scaled one when stake scaling is on, else 1."""
         s = self.settings
-        if not s.stake_scaling or not decision.take:
+        if not decision.take:
+            return 1.0
+        if decision.reason is DecisionReason.HOLDOUT:
+            return s.guard.holdout_stake
+        if not s.stake_scaling:
             return 1.0
         if decision.reason is DecisionReason.EXPLORE:
             return s.stake_factor_min
@@ -236,14 +303,33 @@ class FeedbackLoop:
         win = is_win(profit_ratio, self.settings.min_profit)
         weight = outcome_weight(profit_ratio, self.settings.sample_weight)
         pair = opened.signal.pair if opened else (pair or signal_id.split("|", 1)[0])
+        if status is LearnStatus.LEARNED and opened is not None:
+            features: Features = opened.signal.features  # type: ignore[assignment]
+            if not self._supervise_realized(opened, profit_ratio, win):
+                status = LearnStatus.QUARANTINED
+            else:
+                self.learner_for(pair).learn_one(features, win, w=weight)
         outcome = RealizedOutcome(
             signal_id, pair, profit_ratio, win, weight, now, exit_reason, status, trade_id
         )
         self._outcomes[signal_id] = outcome
-        if status is LearnStatus.LEARNED and opened is not None:
-            features = opened.signal.features
-            self.learner_for(pair).learn_one(features, win, w=weight)  # type: ignore[arg-type]
+        self._step(now)
         return outcome
+
+    def _supervise_realized(self, opened: _Open, profit_ratio: float, win: bool) -> bool:
+        """Feed the guard a closed trade; whether the challenger may learn from it."""
+        if self._supervisor is None:
+            return True
+        signal, decision = opened.signal, opened.decision
+        return self._supervisor.observe_realized(
+            self._key(signal.pair), signal.signal_id, signal.features,  # type: ignore[arg-type]
+            win, profit_ratio, self.stake_factor(decision),
+            decision.reason is DecisionReason.HOLDOUT,
+        )
+
+    def _step(self, now: datetime) -> None:
+        if self._supervisor is not None:
+            self._supervisor.step(now=now, min_outcomes=self.settings.min_outcomes)
 
     @staticmethod
     def _status(opened: _Open | None, profit_ratio: float, exit_reason: str) -> LearnStatus:
@@ -279,6 +365,13 @@ class FeedbackLoop:
             probability=decision.probability if decision else None,
         )
         self._shadows[signal_id] = record
+        features = self._features.pop(signal_id, None)
+        if self._supervisor is not None and features is not None:
+            self._supervisor.observe_shadow(
+                self._key(record.pair), signal_id, features, record.win, profit_ratio,
+                record.taken,
+            )
+            self._step(now)
         return record
 
     def summary(self) -> dict[str, int]:

@@ -50,3 +50,52 @@ def summarize(stats: dict[str, Any], trades: pd.DataFrame, counts: dict[str, int
         "explored": counts.get("explored", 0),
         "learned": counts.get("learned", 0),
     }
+
+
+def shadow_agreement(loop: Any) -> dict[str, float]:
+    """How often a taken trade's shadow and realized outcomes agree (win label), and the
+    mean absolute difference of their profit ratios: the shadow replay's fidelity."""
+    shadows = {s.signal_id: s for s in loop.shadows}
+    pairs = [(o, shadows[o.signal_id]) for o in loop.outcomes
+             if o.signal_id in shadows and o.exit_reason != "force_exit"]
+    if not pairs:
+        return {"shadow_pairs": 0, "shadow_agreement": float("nan"),
+                "shadow_mean_abs_gap": float("nan")}
+    agree = sum(o.win == s.win for o, s in pairs) / len(pairs)
+    gap = sum(abs(o.profit_ratio - s.profit_ratio) for o, s in pairs) / len(pairs)
+    return {"shadow_pairs": len(pairs), "shadow_agreement": agree, "shadow_mean_abs_gap": gap}
+
+
+def guard_summary(loop: Any) -> dict[str, Any]:
+    """The guard's events and time spent frozen (share of decisions made while frozen)."""
+    supervisor = getattr(loop, "supervisor", None)
+    if supervisor is None:
+        return {"guard": "off", "transitions": 0, "frozen_share": 0.0, "promotions": 0,
+                "shadow_agreement": float("nan")}
+    decisions = loop.decisions
+    frozen = sum(d.reason.value == "frozen" for d in decisions)
+    quarantined = sum(o.status.value == "quarantined" for o in loop.outcomes)
+    return {
+        "guard": loop.guard_state,
+        "transitions": len(supervisor.transitions),
+        "frozen_share": _frozen_share(supervisor.transitions, decisions),
+        "frozen_decisions": frozen,
+        "quarantined": quarantined,
+        "promotions": supervisor.promotions,
+        "rollbacks": supervisor.rollbacks,
+        **shadow_agreement(loop),
+    }
+
+
+def _frozen_share(transitions: Any, decisions: list[Any]) -> float:
+    """Share of decisions taken while the guard was frozen, from the transition history."""
+    if not decisions:
+        return 0.0
+    changes = [(t.at, t.target.value == "frozen") for t in transitions]
+    frozen, i, count = False, 0, 0
+    for decision in decisions:
+        while i < len(changes) and changes[i][0] <= decision.decided_at:
+            frozen = changes[i][1]
+            i += 1
+        count += frozen
+    return count / len(decisions)

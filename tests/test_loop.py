@@ -192,4 +192,4 @@ def test_shadow_outcomes_are_recorded_for_every_signal_and_never_learned() -> No
         record = loop.on_shadow(signal.signal_id, profit_ratio=-0.01, now=T0 + FIVE)
         assert record.taken is taken and not record.win and record.probability is not None
         assert loop.on_shadow(signal.signal_id, profit_ratio=5.0, now=T0) is record
-        assert loop.n_learned == 1 and loop.summary()["shadows"] == 1
+        assert loop.learner_for("BTC/USDT").n_learned == 1 and loop.summary()["shadows"] == 1
