@@ -38,6 +38,8 @@ from freqtrade_feedback.features import (
     feature_columns,
 )
 from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+from freqtrade_feedback.shadow import Barriers
+from freqtrade_feedback.shadow.feed import ShadowFeed, candle_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ SIGNAL_KEY = "feedback_signal_id"
 """Custom-data key that carries a trade's signal id from its entry to its exit."""
 
 TRADE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
+DEFAULT_FEE = 0.001
+"""Fee per side for shadow outcomes when the config sets none (Binance spot's default)."""
 
 
 class FeedbackMixin:
@@ -81,6 +85,8 @@ class FeedbackMixin:
         self._fb_warned: set[str] = set()
         self._fb_last: datetime | None = None
         self._fb_reset_pending = False
+        self._fb_shadows = self._fb_shadow_feed(settings)
+        self._fb_events = 0
         if settings.enabled:
             logger.info(
                 "freqtrade-feedback: enabled, learner=%s, scope=%s, threshold=%s, "
@@ -96,15 +102,50 @@ class FeedbackMixin:
         self._fb_reset_pending = True
         return super().ft_advise_signals(dataframe, metadata)  # type: ignore[misc]
 
+    def _fb_shadow_feed(self, settings: Any) -> ShadowFeed | None:
+        """Shadow outcomes with the strategy's own exits, when the guard is on."""
+        if not (settings.enabled and settings.guard.enabled):
+            return None
+        barriers = Barriers.from_strategy(
+            self.minimal_roi, self.stoploss, self.timeframe,  # type: ignore[attr-defined]
+            settings.guard.shadow_max_candles, float(self.config.get("fee") or DEFAULT_FEE),  # type: ignore[attr-defined]
+        )
+        return ShadowFeed(barriers, ahead=not self._fb_trade_mode)
+
     def _fb_tick(self, now: datetime) -> None:
-        """Start from a fresh loop whenever a new simulated run begins (never live)."""
+        """Start from a fresh loop whenever a new simulated run begins (never live), then
+        hand the loop the shadow outcomes whose touch candle has closed by ``now``."""
         if not self._fb_trade_mode and (
             self._fb_reset_pending or (self._fb_last is not None and now < self._fb_last)
         ):
             self.feedback_loop.reset()
             self._fb_entry.clear()
+            if self._fb_shadows is not None:
+                self._fb_shadows.reset()
+            self._fb_events = 0
             self._fb_reset_pending = False
         self._fb_last = now
+        if self._fb_shadows is not None and self._fb_shadows.waiting:
+            try:
+                for shadow in self._fb_shadows.release(now=now):
+                    self.feedback_loop.on_shadow(shadow.signal_id, profit_ratio=shadow.profit_ratio,
+                                                 now=now, pair=shadow.pair)
+                self._fb_report_transitions()
+            except Exception as error:  # the fence: a guard failure never touches trading
+                self._fb_warn(f"shadow:{type(error).__name__}", "shadow outcomes not "
+                              "recorded: %r", error)
+
+    def _fb_report_transitions(self) -> None:
+        """Log every new guard transition, and send it through Freqtrade's notifications
+        (a no-op outside dry-run and live)."""
+        supervisor = self.feedback_loop.supervisor
+        if supervisor is None:
+            return
+        history = supervisor.transitions
+        for transition in history[self._fb_events:]:
+            logger.warning("freqtrade-feedback guard: %s", transition)
+            self.dp.send_msg(f"freqtrade-feedback guard: {transition}")  # type: ignore[attr-defined]
+        self._fb_events = len(history)
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         self._fb_tick(current_time)
@@ -129,6 +170,8 @@ class FeedbackMixin:
                 raise OperationalException(str(error)) from error
             self._fb_checked.add(pair)
         self._fb_tables[pair] = FeatureTable.from_frame(dataframe, self._fb_columns)
+        if self._fb_shadows is not None:
+            self._fb_shadows.set_candles(pair, candle_arrays(dataframe))
         return dataframe
 
     def _fb_signal_candle(self, now: datetime) -> datetime:
@@ -163,7 +206,11 @@ class FeedbackMixin:
     def _fb_decide(self, pair: str, now: datetime, side: str, tag: str | None) -> Decision:
         self._fb_tick(now)
         try:
-            return self.feedback_loop.on_signal(self._fb_signal(pair, now, side, tag), now=now)
+            signal = self._fb_signal(pair, now, side, tag)
+            decision = self.feedback_loop.on_signal(signal, now=now)
+            if self._fb_shadows is not None:
+                self._fb_shadows.add(signal.signal_id, pair, signal.candle)
+            return decision
         except Exception as error:  # the fence: Freqtrade would take the trade silently
             self._fb_warn(f"decide:{type(error).__name__}", "gate failed on %s: %r; fallback "
                           "'%s' applied", pair, error, self.feedback_loop.settings.fallback)
