@@ -49,7 +49,9 @@ def test_compare_prints_both_variants(binance_5m: Path, tmp_path: Path,
                  "--timerange", "20240101-20240201", "--json"]) == 0
     out = capsys.readouterr().out
     rows = json.loads(out[out.index("{"):])
-    assert set(rows) == {"primary", "feedback"}
+    assert set(rows) == {"primary", "feedback", "guarded"}
+    assert rows["guarded"]["guard"] != "off" and rows["feedback"]["guard"] == "off"
+    assert 0.5 < rows["guarded"]["shadow_agreement"] <= 1.0
     assert rows["primary"]["signals"] == 0 and rows["feedback"]["signals"] > 0
     assert rows["feedback"]["skipped"] > 0
     assert rows["primary"]["trades"] > 0

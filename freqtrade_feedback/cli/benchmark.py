@@ -45,6 +45,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeframe", default="5m", help="candle timeframe (default: 5m)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each variant, alternating (default: %(default)s)")
+    parser.add_argument("--loop", action="store_true",
+                        help="measure microseconds per signal inside the loop (guard, shadow "
+                        "book) instead of backtest wall time")
+    parser.add_argument("--signals", type=int, default=5000,
+                        help="signals per run with --loop (default: %(default)s)")
 
 
 def _copy_data(source: Path, pairs: list[str], timeframe: str, target: Path) -> None:
@@ -85,7 +90,34 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                    **facts[name]} for name, t in times.items()}
 
 
+def run_loop(args: argparse.Namespace) -> int:
+    from freqtrade_feedback.cli.loop_cost import TARGET_US
+    from freqtrade_feedback.cli.loop_cost import measure as measure_loop
+
+    rows = measure_loop(args.signals, args.repeat)
+    worst = rows["guarded loop + shadow book"]["us_per_signal"]
+    verdict = "PASS" if worst <= TARGET_US else "FAIL"
+    if args.json:
+        print(json.dumps({"variants": rows, "target_us": TARGET_US, "verdict": verdict},
+                         indent=2))
+        return 0
+    table = Table(title=f"Cost per signal inside the loop ({args.signals} signals, median of "
+                        f"{args.repeat})")
+    for column in ("Variant", "us / signal", "Taken", "Learned", "Shadows"):
+        table.add_column(column, justify="right")
+    for name, row in rows.items():
+        table.add_row(name, f"{row['us_per_signal']:.1f}", str(row["taken"]),
+                      str(row["learned"]), str(row["shadows"]))
+    console = Console()
+    console.print(table)
+    console.print(f"guarded loop + shadow book: {worst:.1f} us/signal; target <= {TARGET_US:.0f}:"
+                  f" {verdict}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.loop:
+        return run_loop(args)
     with restored_log_levels():
         rows = measure(args)
     off = rows["gate off"]["median_s"]

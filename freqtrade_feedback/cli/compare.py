@@ -22,7 +22,8 @@ from freqtrade_feedback.cli.options import (
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "primary": {"enabled": False},
-    "feedback": {"enabled": True},
+    "feedback": {"enabled": True, "guard": {"enabled": False}},
+    "guarded": {"enabled": True, "guard": {"enabled": True}},
 }
 COLUMNS: dict[str, tuple[str, str]] = {
     "trades": ("Trades", "{:d}"),
@@ -37,6 +38,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "skipped": ("Skipped", "{:d}"),
     "explored": ("Explored", "{:d}"),
     "learned": ("Learned", "{:d}"),
+    "transitions": ("Guard transitions", "{:d}"),
+    "frozen_share": ("Decided while frozen %", "{:.1%}"),
+    "shadow_agreement": ("Shadow = realized (win) %", "{:.1%}"),
 }
 
 
@@ -47,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run_variants(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Backtest every variant and summarise each; progress goes to stderr."""
     from freqtrade_feedback.backtest import run_backtest
-    from freqtrade_feedback.metrics import summarize
+    from freqtrade_feedback.metrics import guard_summary, summarize
 
     rows: dict[str, dict[str, Any]] = {}
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -56,7 +60,8 @@ def run_variants(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             task = progress.add_task(f"backtesting variant {name!r}", total=None)
             result = run_backtest(backtest_config_from(args, feedback))
             counts = result.loop.summary() if result.loop else {}
-            rows[name] = {**summarize(result.stats, result.trades, counts),
+            guard = guard_summary(result.loop) if result.loop else guard_summary(None)
+            rows[name] = {**summarize(result.stats, result.trades, counts), **guard,
                           "seconds": round(result.seconds, 2)}
             progress.remove_task(task)
     return rows
@@ -79,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        Console().print(render(rows, "Gate off (primary) vs on (feedback)"))
+        Console().print(render(rows, "Primary alone, naive feedback, guarded feedback"))
     return 0

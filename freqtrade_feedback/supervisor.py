@@ -1,0 +1,223 @@
+"""The guard wired to the loop's events: champion and challenger, holdout, detectors.
+
+The champion (a snapshot) gates; the challenger learns. Every event of the loop feeds the
+detectors what each one measures, and after each outcome the guard's state machine may move.
+The challenger replaces the champion only when the paired sequential test says it is better
+on the unbiased stream (shadow outcomes and holdout trades); when the test says it is worse,
+it is rolled back to the champion and the guard freezes.
+
+Detectors that measure a change of the world rather than a learner fooling itself
+(calibration of the champion, coverage of the training set) only warn: they move the guard to
+SUSPECT, never to FROZEN, so that an exogenous regime change is adapted to instead of frozen.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.guard.acceptance_collapse import AcceptanceCollapse
+from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.calibration import Calibration
+from freqtrade_feedback.guard.coverage import Coverage
+from freqtrade_feedback.guard.execution_gap import ExecutionGap
+from freqtrade_feedback.guard.guard import Guard
+from freqtrade_feedback.guard.own_impact import OwnImpact
+from freqtrade_feedback.guard.paired_loss import PairedLoss
+from freqtrade_feedback.guard.self_fit_gap import SelfFitGap
+from freqtrade_feedback.guard.states import GuardState, Transition
+from freqtrade_feedback.learner import OnlineLearner
+from freqtrade_feedback.typing import Features
+
+EPSILON = 1e-4
+
+
+def log_loss(p: float, y: bool) -> float:
+    """Per-example log-loss with clipped probability, in nats.
+
+    >>> round(log_loss(0.8, True), 4), round(log_loss(0.8, False), 4)
+    (0.2231, 1.6094)
+    """
+    p = min(1.0 - EPSILON, max(EPSILON, p))
+    return -math.log(p if y else 1.0 - p)
+
+
+class WarnOnly(Detector):
+    """Turn a detector's alarm into a warning: it may make the guard suspicious, not freeze it.
+
+    >>> from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
+    >>> det = WarnOnly(PeriodicAlarm(period=2))
+    >>> det.update(0.0); det.update(0.0)
+    >>> det.alarm, det.warning
+    (False, True)
+    """
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self._reset()
+
+    def _reset(self) -> None:
+        self._inner = self.detector.clone()
+
+    def _update(self, *values: Any) -> None:
+        self._inner.update(*values)
+
+    @property
+    def statistic(self) -> float:
+        return self._inner.statistic
+
+    @property
+    def threshold_value(self) -> float:
+        return self._inner.threshold_value
+
+    @property
+    def alarm(self) -> bool:
+        return False
+
+    @property
+    def warning(self) -> bool:
+        return bool(self._inner.alarm or self._inner.warning)
+
+    def reason(self) -> str:
+        return f"(warning only) {self._inner.reason()}"
+
+
+def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:
+    """The guard's detectors, by the names that appear in its events and reports."""
+    alpha = settings.guard.alpha
+    return {
+        "acceptance_collapse": AcceptanceCollapse(),
+        "self_fit_gap": SelfFitGap(),
+        "paired_loss": PairedLoss(alpha=alpha),
+        "execution_gap": ExecutionGap(alpha=alpha),
+        "own_impact": OwnImpact(),
+        "calibration": WarnOnly(Calibration()),
+        "coverage": WarnOnly(Coverage()),
+    }
+
+
+class Supervisor:
+    """Champion, challenger and guard for one loop. Created by the loop when the guard is on."""
+
+    def __init__(self, settings: FeedbackSettings, make_learner: Callable[[], OnlineLearner]):
+        self.settings = settings
+        self.make_learner = make_learner
+        self._reset()
+
+    def _reset(self) -> None:
+        g = self.settings.guard
+        self._detectors = default_detectors(self.settings)
+        self._guard = Guard(self._detectors, suspect_dwell=g.suspect_dwell,
+                            cooldown=g.cooldown, probation=g.probation)
+        self._challengers: dict[str, OnlineLearner] = {}
+        self._champions: dict[str, OnlineLearner] = {}
+        self._realized: dict[str, tuple[float, float]] = {}
+        self._shadow: dict[str, float] = {}
+        self.promotions = 0
+        self.rollbacks = 0
+
+    # -- learners ------------------------------------------------------------------------
+
+    def challenger(self, key: str) -> OnlineLearner:
+        learner = self._challengers.get(key)
+        if learner is None:
+            learner = self._challengers[key] = self.make_learner()
+        return learner
+
+    def decider(self, key: str) -> OnlineLearner:
+        """The champion once there is one; before the first promotion, the challenger."""
+        return self._champions.get(key) or self.challenger(key)
+
+    def _promote(self) -> None:
+        self._champions = {k: copy.deepcopy(v) for k, v in self._challengers.items()}
+        self._detectors["paired_loss"] = self._detectors["paired_loss"].clone()
+        self.promotions += 1
+
+    def _rollback(self) -> None:
+        self._challengers = {k: copy.deepcopy(v) for k, v in self._champions.items()}
+        self.rollbacks += 1
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> GuardState:
+        return self._guard.state
+
+    @property
+    def learning_allowed(self) -> bool:
+        return self._guard.learning_allowed
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        return self._guard.history
+
+    @property
+    def detectors(self) -> dict[str, Detector]:
+        return dict(self._detectors)
+
+    def short_desc(self) -> str:
+        return self._guard.short_desc()
+
+    # -- events --------------------------------------------------------------------------
+
+    def observe_decision(self, features: Features | None, model_decided: bool,
+                         taken: bool) -> None:
+        """Every signal: the acceptance rate of the model, the feature coverage of all."""
+        if model_decided:
+            self._detectors["acceptance_collapse"].update(float(taken))
+        if features:
+            self._detectors["coverage"].update(features, False)
+
+    def observe_realized(self, key: str, signal_id: str, features: Features, win: bool,
+                         profit: float, stake: float, holdout: bool) -> bool:
+        """A closed trade; returns whether the challenger may learn from it."""
+        loss = log_loss(self.challenger(key).predict_proba_one(features)[True], win)
+        self._detectors["self_fit_gap"].update(loss, holdout)
+        shadow = self._shadow.pop(signal_id, None)
+        if shadow is None:
+            self._realized[signal_id] = (profit, stake)
+        else:
+            self._execution(profit, shadow, stake)
+        allowed = self.learning_allowed
+        if allowed:
+            self._detectors["coverage"].update(features, True)
+        return allowed
+
+    def observe_shadow(self, key: str, signal_id: str, features: Features, win: bool,
+                       profit: float, taken: bool) -> None:
+        """A shadow outcome: the unbiased yardstick for champion, challenger and calibration."""
+        p_challenger = self.challenger(key).predict_proba_one(features)[True]
+        p_champion = self.decider(key).predict_proba_one(features)[True]
+        loss = log_loss(p_challenger, win)
+        if key in self._champions:
+            self._detectors["paired_loss"].update(loss, log_loss(p_champion, win))
+        self._detectors["calibration"].update(p_champion, float(win))
+        self._detectors["self_fit_gap"].update(loss, True)
+        realized = self._realized.pop(signal_id, None)
+        if realized is not None:
+            self._execution(realized[0], profit, realized[1])
+        elif taken:
+            self._shadow[signal_id] = profit
+
+    def _execution(self, realized: float, shadow: float, stake: float) -> None:
+        self._detectors["execution_gap"].update(realized, shadow)
+        self._detectors["own_impact"].update(stake, realized - shadow)
+
+    def step(self, *, now: datetime, min_outcomes: int) -> Transition | None:
+        """After one outcome: bootstrap or promote the champion, then move the guard."""
+        if not self._champions and self._challengers and all(
+            c.n_learned >= min_outcomes for c in self._challengers.values()
+        ):
+            self._promote()
+        paired = self._detectors["paired_loss"]
+        worse = paired.alarm
+        transition = self._guard.step(now=now)
+        if worse:
+            self._rollback()
+        elif getattr(paired, "better", False) and self.learning_allowed:
+            self._promote()
+        return transition

@@ -1,0 +1,105 @@
+"""The guarded loop: holdout, champion and challenger, quarantine while frozen."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.config.settings import GuardSettings
+from freqtrade_feedback.guard.states import GuardState, Trigger
+from freqtrade_feedback.labels import LearnStatus
+from freqtrade_feedback.loop import DecisionReason, FeedbackLoop, Signal
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _loop(**guard: object) -> FeedbackLoop:
+    return FeedbackLoop(FeedbackSettings(
+        min_outcomes=20, scope="global", guard=GuardSettings(enabled=True, **guard)))
+
+
+def _drive(loop: FeedbackLoop, n: int, seed: int = 0, impact: float = 0.0,
+           start: int = 0) -> list[float]:
+    """A stationary market: win probability from a logistic truth; realized = shadow -
+    impact x stake. Outcomes arrive two signals later."""
+    rng = np.random.default_rng(seed)
+    pending: list[tuple[str, bool, float, float]] = []
+    booked = []
+    for i in range(start, start + n):
+        x = rng.normal(size=2)
+        win = rng.random() < 1 / (1 + math.exp(-(2 * x[0] - x[1])))
+        shadow = (0.01 if win else -0.01) + rng.normal(0, 0.001)
+        now = T0 + timedelta(hours=i)
+        signal = Signal("LAB/USDT", now, features={"a": float(x[0]), "b": float(x[1])})
+        decision = loop.on_signal(signal, now=now)
+        stake = loop.stake_factor(decision)
+        pending.append((signal.signal_id, decision.take, shadow - impact * stake, shadow))
+        if len(pending) > 2:
+            sid, taken, realized, shadow_ = pending.pop(0)
+            loop.on_shadow(sid, profit_ratio=shadow_, now=now)
+            if taken:
+                loop.on_trade_closed(sid, profit_ratio=realized, now=now)
+                booked.append(realized)
+    return booked
+
+
+def test_holdout_is_a_seeded_share_at_a_reduced_stake() -> None:
+    loop = _loop(holdout_share=0.1, holdout_stake=0.4)
+    _drive(loop, 2000)
+    decisions = loop.decisions
+    holdout = [d for d in decisions if d.reason is DecisionReason.HOLDOUT]
+    assert 0.08 < len(holdout) / len(decisions) < 0.12
+    assert all(d.take and loop.stake_factor(d) == 0.4 for d in holdout)
+    again = _loop(holdout_share=0.1, holdout_stake=0.4)
+    _drive(again, 2000)
+    assert [d.reason for d in again.decisions] == [d.reason for d in decisions]
+
+
+def test_the_champion_gates_and_the_challenger_learns() -> None:
+    loop = _loop()
+    _drive(loop, 600)
+    supervisor = loop.supervisor
+    assert supervisor is not None and supervisor.promotions >= 1
+    champion, challenger = loop.decider_for("LAB/USDT"), loop.learner_for("LAB/USDT")
+    assert champion is not challenger
+    assert challenger.n_learned >= champion.n_learned >= 20
+    model = [d for d in loop.decisions if d.reason is DecisionReason.MODEL]
+    assert model and any(not d.take for d in model)
+
+
+def test_frozen_guard_quarantines_outcomes_and_primary_policy_takes_all() -> None:
+    loop = _loop(frozen_policy="primary", cooldown=10_000)
+    _drive(loop, 300)
+    supervisor = loop.supervisor
+    assert supervisor is not None
+    supervisor._guard.fire(Trigger.MANUAL_FREEZE, now=T0, reason="operator")
+    learned = loop.learner_for("LAB/USDT").n_learned
+    _drive(loop, 200, seed=1, start=300)
+    assert loop.guard_state == GuardState.FROZEN.value
+    assert loop.learner_for("LAB/USDT").n_learned == learned
+    late = [o for o in loop.outcomes if o.closed_at > T0 + timedelta(hours=305)]
+    assert late and all(o.status is LearnStatus.QUARANTINED for o in late)
+    frozen = [d for d in loop.decisions if d.reason is DecisionReason.FROZEN]
+    assert frozen and all(d.take for d in frozen)
+
+
+def test_our_own_impact_freezes_the_guard() -> None:
+    """Realized outcomes worse than the shadow in proportion to stake: the learner would be
+    learning its own market impact."""
+    loop = _loop()
+    _drive(loop, 300)
+    assert loop.guard_state != "frozen"
+    _drive(loop, 700, seed=2, impact=0.01, start=300)
+    reasons = " ".join(t.reason for t in loop.supervisor.transitions)  # type: ignore[union-attr]
+    assert any(t.target is GuardState.FROZEN for t in loop.supervisor.transitions)  # type: ignore[union-attr]
+    assert "execution_gap" in reasons or "own_impact" in reasons
+
+
+def test_without_the_guard_nothing_changes() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=20, scope="global"))
+    _drive(loop, 300)
+    assert loop.guard_state == "off" and loop.supervisor is None
+    assert loop.decider_for("LAB/USDT") is loop.learner_for("LAB/USDT")
