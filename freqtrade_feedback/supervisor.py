@@ -49,6 +49,9 @@ def log_loss(p: float, y: bool) -> float:
 class WarnOnly(Detector):
     """Turn a detector's alarm into a warning: it may make the guard suspicious, not freeze it.
 
+    A warning only delays nothing, so the inner detector is read once every ``every``
+    updates (a PSI or an ECE costs a sort of their windows), and its verdict held between.
+
     >>> from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
     >>> det = WarnOnly(PeriodicAlarm(period=2))
     >>> det.update(0.0); det.update(0.0)
@@ -56,15 +59,28 @@ class WarnOnly(Detector):
     (False, True)
     """
 
-    def __init__(self, detector: Detector) -> None:
+    def __init__(self, detector: Detector, every: int = 1) -> None:
         self.detector = detector
+        self.every = every
         self._reset()
 
     def _reset(self) -> None:
         self._inner = self.detector.clone()
+        self._seen = 0
+        self._flag = False
+        self._inner_alarmed = False
 
     def _update(self, *values: Any) -> None:
-        self._inner.update(*values)
+        # Drives the inner detector's own steps, so that its verdict (a sort of its window)
+        # is computed every ``every`` updates only, with the same reset-after-alarm rule.
+        if self._inner_alarmed:
+            self._inner._reset()
+            self._inner_alarmed = False
+        self._inner._update(*values)
+        self._seen += 1
+        if self._seen % self.every == 0:
+            self._inner_alarmed = bool(self._inner.alarm)
+            self._flag = self._inner_alarmed or bool(self._inner.warning)
 
     @property
     def statistic(self) -> float:
@@ -80,7 +96,7 @@ class WarnOnly(Detector):
 
     @property
     def warning(self) -> bool:
-        return bool(self._inner.alarm or self._inner.warning)
+        return self._flag
 
     def reason(self) -> str:
         return f"(warning only) {self._inner.reason()}"
@@ -95,8 +111,8 @@ def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:
         "paired_loss": PairedLoss(alpha=alpha),
         "execution_gap": ExecutionGap(alpha=alpha),
         "own_impact": OwnImpact(),
-        "calibration": WarnOnly(Calibration()),
-        "coverage": WarnOnly(Coverage()),
+        "calibration": WarnOnly(Calibration(), every=10),
+        "coverage": WarnOnly(Coverage(), every=20),
     }
 
 

@@ -102,6 +102,7 @@ class Calibration(Detector):
         self._p = np.zeros(self.window)
         self._y = np.zeros(self.window)
         self._count = 0
+        self._cached: tuple[float, float] | None = None
 
     def _update(self, p: float, y: float) -> None:  # type: ignore[override]
         prob, outcome = float(p), float(y)
@@ -115,6 +116,7 @@ class Calibration(Detector):
         self._p[slot] = prob
         self._y[slot] = outcome
         self._count += 1
+        self._cached = None
 
     @property
     def ece(self) -> float:
@@ -147,6 +149,12 @@ class Calibration(Detector):
         return self._p[:n], self._y[:n]
 
     def _errors(self) -> tuple[float, float]:
+        """ECE and excess ECE, computed once per update (the guard reads them several times)."""
+        if self._cached is None:
+            self._cached = self._compute_errors()
+        return self._cached
+
+    def _compute_errors(self) -> tuple[float, float]:
         p, y = self._window()
         n = len(p)
         if n == 0:

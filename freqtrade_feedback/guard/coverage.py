@@ -6,9 +6,8 @@ import bisect
 import itertools
 import math
 import numbers
+from collections import deque
 from collections.abc import Mapping
-
-from river import utils
 
 from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.guard.base import Detector
@@ -42,6 +41,9 @@ class Coverage(Detector):
     feature has values in both windows. Sampling noise alone gives a PSI of about
     `(bins - 1) * (1 / n_trained + 1 / n_all)` per feature: 0.12 at 100 trained-on and 300
     signals, 0.06 with both windows full at the defaults.
+
+    **Cost.** Updates append to two windows in O(1); reading the statistic sorts the windows,
+    once per update at most (the result is cached until the next update).
 
     **Alarm.** When the statistic exceeds `threshold` (0.25 is the usual "major shift" level
     of the PSI) and both windows have had at least `warmup` signals since the last reset. The
@@ -108,8 +110,8 @@ class Coverage(Detector):
         self._reset()
 
     def _reset(self) -> None:
-        self._trained: dict[str, utils.SortedWindow[float]] = {}
-        self._all: dict[str, utils.SortedWindow[float]] = {}
+        self._trained: dict[str, deque[float]] = {}
+        self._all: dict[str, deque[float]] = {}
         self._n_trained = 0
         self._n_all = 0
         self._psi: dict[str, float] | None = None
@@ -118,9 +120,10 @@ class Coverage(Detector):
         columns = self._trained if trained else self._all
         for name, value in x.items():
             if _is_finite(value):
-                if name not in columns:
-                    columns[name] = utils.SortedWindow(size=self.window)
-                columns[name].append(float(value))
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = deque(maxlen=self.window)
+                column.append(float(value))
         if trained:
             self._n_trained += 1
         else:
@@ -159,12 +162,10 @@ class Coverage(Detector):
 
 
 def _psi_by_feature(
-    trained: dict[str, utils.SortedWindow[float]],
-    signals: dict[str, utils.SortedWindow[float]],
-    bins: int,
+    trained: dict[str, deque[float]], signals: dict[str, deque[float]], bins: int
 ) -> dict[str, float]:
     return {
-        name: _psi(trained[name].data, signals[name].data, bins)
+        name: _psi(sorted(trained[name]), sorted(signals[name]), bins)
         for name in sorted(trained.keys() & signals.keys())
     }
 
