@@ -3,8 +3,10 @@
 ```text
 FeedbackError
 ├── ConfigError(FeedbackError, ValueError)   user must edit the config; the bot stops, CLI exit 2
-└── FeatureError(FeedbackError, ValueError)  the strategy does not produce a declared feature
-                                             column; the bot stops at start, CLI exit 2
+├── FeatureError(FeedbackError, ValueError)  the strategy does not produce a declared feature
+│                                            column; the bot stops at start, CLI exit 2
+└── InvalidTransition(FeedbackError, RuntimeError)  a guard trigger that is not allowed in
+                                             the current state (guard/states.py): a bug
 ```
 
 The core raises; only the Freqtrade adapter and the CLI catch. Inside trading callbacks the

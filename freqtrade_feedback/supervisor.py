@@ -99,7 +99,7 @@ class WarnOnly(Detector):
         return self._flag
 
     def reason(self) -> str:
-        return f"(warning only) {self._inner.reason()}"
+        return f"WarnOnly (warns, never freezes): {self._inner.reason()}"
 
 
 def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:

@@ -16,6 +16,9 @@ CORE = [
     "freqtrade_feedback.learner",
     "freqtrade_feedback.loop",
     "freqtrade_feedback.lab",
+    "freqtrade_feedback.guard",
+    "freqtrade_feedback.shadow",
+    "freqtrade_feedback.supervisor",
 ]
 
 
@@ -39,6 +42,16 @@ def test_public_api_matches_all() -> None:
         if not name.startswith("_") and not inspect.ismodule(value)
     } - {"annotations", "Any"}
     assert public | set(freqtrade_feedback._ADAPTER) == set(freqtrade_feedback.__all__)
+
+
+def test_guard_public_api_matches_all() -> None:
+    from freqtrade_feedback import guard
+
+    public = {
+        name for name, value in vars(guard).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    } - {"annotations"}
+    assert public == set(guard.__all__)
 
 
 def test_adapter_classes_load_lazily() -> None:
