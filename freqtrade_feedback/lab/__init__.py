@@ -3,6 +3,12 @@
 Everything here runs without Freqtrade, so tests, docs and the offline demo share one source of
 data. Every generator takes a ``seed`` and owns its random streams; the same seed always gives
 the same data.
+
+- ``candles``: OHLCV candles in Freqtrade's format (the offline demo's market);
+- ``market`` and ``scenarios``: the bias lab's signal market with known ground truth, and the
+  scenarios the guard is scored on;
+- ``policies`` and ``run``: the static, naive and guarded loops, driven through a scenario;
+- ``report``: the lab's CSV rows, targets and HTML plots (``freqtrade-feedback lab``).
 """
 
 from __future__ import annotations
@@ -14,11 +20,46 @@ from freqtrade_feedback.lab.candles import (
     pair_to_filename,
     timeframe_to_seconds,
 )
+from freqtrade_feedback.lab.market import FEATURES, Fill, MarketSignal, Scenario
+from freqtrade_feedback.lab.policies import (
+    POLICIES,
+    StaticLoop,
+    guarded_loop,
+    lab_settings,
+    make_loop,
+)
+from freqtrade_feedback.lab.run import LabResult, run_policies, run_scenario
+from freqtrade_feedback.lab.scenarios import (
+    SCENARIOS,
+    ReflexiveImpact,
+    RegimeFlip,
+    SelectionCollapse,
+    SelfFulfilling,
+    Stationary,
+)
 
 __all__ = [
+    "FEATURES",
     "OHLCV_COLUMNS",
+    "POLICIES",
     "REGIMES",
+    "SCENARIOS",
+    "Fill",
+    "LabResult",
+    "MarketSignal",
+    "ReflexiveImpact",
+    "RegimeFlip",
+    "Scenario",
+    "SelectionCollapse",
+    "SelfFulfilling",
+    "StaticLoop",
+    "Stationary",
     "SyntheticMarket",
+    "guarded_loop",
+    "lab_settings",
+    "make_loop",
     "pair_to_filename",
+    "run_policies",
+    "run_scenario",
     "timeframe_to_seconds",
 ]
