@@ -34,6 +34,12 @@ from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.typing import Features
 
 EPSILON = 1e-4
+PROMOTE_EVERY = 100
+"""Paired outcomes after which a challenger that is not even suspected of being worse
+replaces the champion, so that the champion keeps up while nothing is wrong; a challenger
+proven better is promoted at once."""
+SELF_FIT_THRESHOLD = 0.2
+"""Residual gap (skipped minus taken) at which the learner is fitting its own selection."""
 
 
 def log_loss(p: float, y: bool) -> float:
@@ -107,9 +113,9 @@ def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:
     alpha = settings.guard.alpha
     return {
         "acceptance_collapse": AcceptanceCollapse(),
-        "self_fit_gap": SelfFitGap(),
+        "self_fit_gap": WarnOnly(SelfFitGap(threshold=SELF_FIT_THRESHOLD)),
         "paired_loss": PairedLoss(alpha=alpha),
-        "execution_gap": ExecutionGap(alpha=alpha),
+        "execution_gap": ExecutionGap(alpha=alpha, tolerance=0.001, bound=0.01),
         "own_impact": OwnImpact(),
         "calibration": WarnOnly(Calibration(), every=10),
         "coverage": WarnOnly(Coverage(), every=20),
@@ -191,8 +197,9 @@ class Supervisor:
     def observe_realized(self, key: str, signal_id: str, features: Features, win: bool,
                          profit: float, stake: float, holdout: bool) -> bool:
         """A closed trade; returns whether the challenger may learn from it."""
-        loss = log_loss(self.challenger(key).predict_proba_one(features)[True], win)
-        self._detectors["self_fit_gap"].update(loss, holdout)
+        if not holdout:
+            p = self.challenger(key).predict_proba_one(features)[True]
+            self._detectors["self_fit_gap"].update(float(win) - p, False)
         shadow = self._shadow.pop(signal_id, None)
         if shadow is None:
             self._realized[signal_id] = (profit, stake)
@@ -212,7 +219,8 @@ class Supervisor:
         if key in self._champions:
             self._detectors["paired_loss"].update(loss, log_loss(p_champion, win))
         self._detectors["calibration"].update(p_champion, float(win))
-        self._detectors["self_fit_gap"].update(loss, True)
+        if not taken:
+            self._detectors["self_fit_gap"].update(float(win) - p_challenger, True)
         realized = self._realized.pop(signal_id, None)
         if realized is not None:
             self._execution(realized[0], profit, realized[1])
@@ -234,6 +242,9 @@ class Supervisor:
         transition = self._guard.step(now=now)
         if worse:
             self._rollback()
-        elif getattr(paired, "better", False) and self.learning_allowed:
+        elif self._guard.state is GuardState.LEARNING and (
+            getattr(paired, "better", False)
+            or (paired.n >= PROMOTE_EVERY and not paired.warning)
+        ):
             self._promote()
         return transition

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "markets": "Save the exchange's market list to disk while online, for later offline runs.",
     "compare": "Backtest a strategy with the gate off and on over the same data, side by side.",
     "benchmark": "Time a backtest with the gate off and on, in one run, and print the ratio.",
+    "lab": "Run the guard on synthetic markets with known bias and score it against targets.",
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.loop import FeedbackLoop
 from freqtrade_feedback.typing import Features
@@ -116,8 +117,7 @@ def naive_loop(seed: int) -> FeedbackLoop:
 
 def guarded_loop(seed: int) -> FeedbackLoop:
     """The guarded policy: the loop with its guard watching for self-referential bias."""
-    # guard wiring: filled in by the guard integration. Until then this is the naive loop.
-    return FeedbackLoop(lab_settings(seed))
+    return FeedbackLoop(lab_settings(seed, guard=GuardSettings(enabled=True)))
 
 
 POLICIES: Final = ("static", "naive", "guarded")
