@@ -81,8 +81,10 @@ class WarnOnly(Detector):
         # is computed every ``every`` updates only, with the same reset-after-alarm rule.
         if self._inner_alarmed:
             self._inner._reset()
+            self._inner._n = 0
             self._inner_alarmed = False
         self._inner._update(*values)
+        self._inner._n = self._inner.n + 1
         self._seen += 1
         if self._seen % self.every == 0:
             self._inner_alarmed = bool(self._inner.alarm)
