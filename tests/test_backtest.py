@@ -182,3 +182,26 @@ def test_an_error_while_recording_an_outcome_never_touches_trading(
     assert len(failures) == 1 and "ledger gone" in failures[0].getMessage()
     assert _trades(broken) == _trades(primary)
     assert broken.loop.outcomes == [] and broken.loop.n_learned == 0
+
+
+def test_guarded_backtest_records_shadows_for_every_signal_without_lookahead(
+    backtest: Callable[..., Any],
+) -> None:
+    """With the guard on, every signal gets a shadow outcome from the strategy's own exits,
+    released only after its touch candle closed, and taken trades mostly agree with it."""
+    from freqtrade_feedback.metrics import guard_summary
+
+    run = backtest(TIMERANGE, guard={"enabled": True}, **GATE)
+    loop = run.loop
+    decisions = {d.signal_id: d for d in loop.decisions}
+    shadows = loop.shadows
+    assert len(shadows) >= len(decisions) - 10  # the last few signals' windows run past the end
+    for shadow in shadows:
+        signal_candle = decisions[shadow.signal_id].decided_at
+        assert shadow.observed_at > signal_candle  # known only after the entry candle closed
+    summary = guard_summary(loop)
+    assert summary["guard"] in {"learning", "suspect", "frozen", "probation"}
+    assert summary["shadow_pairs"] > 100 and summary["shadow_agreement"] > 0.85
+    assert summary["promotions"] >= 1
+    holdout = [d for d in loop.decisions if d.reason is DecisionReason.HOLDOUT]
+    assert holdout and all(d.take for d in holdout)

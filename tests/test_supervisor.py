@@ -103,3 +103,16 @@ def test_without_the_guard_nothing_changes() -> None:
     _drive(loop, 300)
     assert loop.guard_state == "off" and loop.supervisor is None
     assert loop.decider_for("LAB/USDT") is loop.learner_for("LAB/USDT")
+
+
+def test_lab_guard_is_quiet_when_nothing_is_wrong_and_freezes_on_self_fulfilling() -> None:
+    """Pinned on three seeds of the bias lab (the full table is `freqtrade-feedback lab`)."""
+    from freqtrade_feedback.lab.run import run_scenario
+    from freqtrade_feedback.lab.scenarios import SCENARIOS
+
+    for seed in range(3):
+        quiet = run_scenario(SCENARIOS["stationary"](seed=seed), "guarded", seed)
+        assert quiet.freezes == ()
+        biased = run_scenario(SCENARIOS["self_fulfilling"](seed=seed), "guarded", seed)
+        onset = biased.onset_trade
+        assert onset is not None and biased.freezes and min(biased.freezes) >= onset
