@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections import deque
 
-from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.validation import invalid, is_int, is_real
 
 
 class AcceptanceCollapse(Detector):
@@ -69,14 +67,14 @@ class AcceptanceCollapse(Detector):
     def __init__(
         self, window: int = 100, threshold: float = 0.25, warmup: int = 100, floor: float = 0.02
     ) -> None:
-        if not _is_int(window) or window < 2:
-            raise _invalid("window", "an int >= 2", window)
-        if not _is_real(threshold) or not 0 < threshold <= 1:
-            raise _invalid("threshold", "a float in (0, 1]", threshold)
-        if not _is_int(warmup) or warmup < 0:
-            raise _invalid("warmup", "an int >= 0", warmup)
-        if not _is_real(floor) or not 0 <= floor < 1:
-            raise _invalid("floor", "a float in [0, 1)", floor)
+        if not is_int(window) or window < 2:
+            raise invalid("AcceptanceCollapse", "window", "an int >= 2", window)
+        if not is_real(threshold) or not 0 < threshold <= 1:
+            raise invalid("AcceptanceCollapse", "threshold", "a float in (0, 1]", threshold)
+        if not is_int(warmup) or warmup < 0:
+            raise invalid("AcceptanceCollapse", "warmup", "an int >= 0", warmup)
+        if not is_real(floor) or not 0 <= floor < 1:
+            raise invalid("AcceptanceCollapse", "floor", "a float in [0, 1)", floor)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup
@@ -141,21 +139,3 @@ class AcceptanceCollapse(Detector):
             f"reference {self.reference:.3g} (threshold {self.threshold:.3g}, floor "
             f"{self.floor:.3g}) after {self.n} signals"
         )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def _invalid(name: str, constraint: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {name!r} parameter of AcceptanceCollapse must be {constraint}. Got {value!r} instead."
-    )

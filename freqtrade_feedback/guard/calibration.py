@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.validation import invalid, is_int, is_real
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 """E|Z| for a standard normal Z: scales a bin's standard error into its expected |error|."""
@@ -83,14 +82,14 @@ class Calibration(Detector):
     def __init__(
         self, window: int = 200, threshold: float = 0.15, warmup: int = 50, bins: int = 10
     ) -> None:
-        if not _is_int(window) or window < 2:
-            raise _invalid("window", "an int >= 2", window)
-        if not _is_real(threshold) or threshold <= 0:
-            raise _invalid("threshold", "a float > 0", threshold)
-        if not _is_int(warmup) or warmup < 0:
-            raise _invalid("warmup", "an int >= 0", warmup)
-        if not _is_int(bins) or bins < 1:
-            raise _invalid("bins", "an int >= 1", bins)
+        if not is_int(window) or window < 2:
+            raise invalid("Calibration", "window", "an int >= 2", window)
+        if not is_real(threshold) or threshold <= 0:
+            raise invalid("Calibration", "threshold", "a float > 0", threshold)
+        if not is_int(warmup) or warmup < 0:
+            raise invalid("Calibration", "warmup", "an int >= 0", warmup)
+        if not is_int(bins) or bins < 1:
+            raise invalid("Calibration", "bins", "an int >= 1", bins)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup
@@ -165,21 +164,3 @@ class Calibration(Detector):
         ece = float(np.abs(np.add.reduceat((y - p)[order], starts)).sum()) / n
         noise = np.sqrt(np.add.reduceat((p * (1 - p))[order], starts))
         return ece, ece - SQRT_2_OVER_PI * float(noise.sum()) / n
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def _invalid(name: str, constraint: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {name!r} parameter of Calibration must be {constraint}. Got {value!r} instead."
-    )

@@ -9,8 +9,8 @@ import numbers
 from collections import deque
 from collections.abc import Mapping
 
-from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.validation import invalid, is_int, is_real
 
 EPSILON = 1e-4
 """Proportion given to an empty bin, so that the PSI stays finite."""
@@ -95,14 +95,14 @@ class Coverage(Detector):
     def __init__(
         self, window: int = 300, threshold: float = 0.25, warmup: int = 100, bins: int = 10
     ) -> None:
-        if not _is_int(window) or window < 2:
-            raise _invalid("window", "an int >= 2", window)
-        if not _is_real(threshold) or threshold <= 0:
-            raise _invalid("threshold", "a float > 0", threshold)
-        if not _is_int(warmup) or warmup < 0:
-            raise _invalid("warmup", "an int >= 0", warmup)
-        if not _is_int(bins) or bins < 2:
-            raise _invalid("bins", "an int >= 2", bins)
+        if not is_int(window) or window < 2:
+            raise invalid("Coverage", "window", "an int >= 2", window)
+        if not is_real(threshold) or threshold <= 0:
+            raise invalid("Coverage", "threshold", "a float > 0", threshold)
+        if not is_int(warmup) or warmup < 0:
+            raise invalid("Coverage", "warmup", "an int >= 0", warmup)
+        if not is_int(bins) or bins < 2:
+            raise invalid("Coverage", "bins", "an int >= 2", bins)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup
@@ -195,17 +195,3 @@ def _shares(ordered: list[float], cuts: list[float]) -> list[float]:
 
 def _is_finite(value: object) -> bool:
     return isinstance(value, numbers.Real) and math.isfinite(float(value))
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and _is_finite(value)
-
-
-def _invalid(name: str, constraint: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {name!r} parameter of Coverage must be {constraint}. Got {value!r} instead."
-    )

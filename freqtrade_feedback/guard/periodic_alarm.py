@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.validation import invalid, is_int
 
 
 class PeriodicAlarm(Detector):
@@ -44,10 +43,10 @@ class PeriodicAlarm(Detector):
     """
 
     def __init__(self, period: int = 100, warmup: int = 0) -> None:
-        if not _is_int(period) or period < 1:
-            raise _invalid("period", "an int >= 1", period)
-        if not _is_int(warmup) or warmup < 0:
-            raise _invalid("warmup", "an int >= 0", warmup)
+        if not is_int(period) or period < 1:
+            raise invalid("PeriodicAlarm", "period", "an int >= 1", period)
+        if not is_int(warmup) or warmup < 0:
+            raise invalid("PeriodicAlarm", "warmup", "an int >= 0", warmup)
         self.period = period
         self.warmup = warmup
         self._reset()
@@ -71,13 +70,3 @@ class PeriodicAlarm(Detector):
     def threshold_value(self) -> float:
         """The update count at which the alarm fires: `warmup + period`."""
         return float(self.warmup + self.period)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _invalid(name: str, constraint: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {name!r} parameter of PeriodicAlarm must be {constraint}. Got {value!r} instead."
-    )

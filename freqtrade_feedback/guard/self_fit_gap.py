@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 from river import stats, utils
 
-from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.validation import invalid, is_int, is_real
 
 MIN_T = 2.0
 """The one-sided Welch t statistic the gap must also exceed, so that noise does not alarm."""
@@ -71,12 +70,12 @@ class SelfFitGap(Detector):
     """
 
     def __init__(self, window: int = 100, threshold: float = 0.08, warmup: int = 30) -> None:
-        if not _is_int(window) or window < 2:
-            raise _invalid("window", "an int >= 2", window)
-        if not _is_real(threshold) or threshold <= 0:
-            raise _invalid("threshold", "a float > 0", threshold)
-        if not _is_int(warmup) or warmup < 0:
-            raise _invalid("warmup", "an int >= 0", warmup)
+        if not is_int(window) or window < 2:
+            raise invalid("SelfFitGap", "window", "an int >= 2", window)
+        if not is_real(threshold) or threshold <= 0:
+            raise invalid("SelfFitGap", "threshold", "a float > 0", threshold)
+        if not is_int(warmup) or warmup < 0:
+            raise invalid("SelfFitGap", "warmup", "an int >= 0", warmup)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup
@@ -138,21 +137,3 @@ class SelfFitGap(Detector):
     @property
     def _warm(self) -> bool:
         return min(self._n_unbiased, self._n_taken) >= self.warmup
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def _invalid(name: str, constraint: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {name!r} parameter of SelfFitGap must be {constraint}. Got {value!r} instead."
-    )

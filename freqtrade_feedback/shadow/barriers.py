@@ -22,7 +22,7 @@ from typing import Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from freqtrade_feedback.exceptions import ConfigError
+from freqtrade_feedback.validation import invalid, is_int, is_real
 
 _Floats: TypeAlias = npt.NDArray[np.float64]
 _Ints: TypeAlias = npt.NDArray[np.int64]
@@ -45,20 +45,6 @@ class Barrier(StrEnum):
     TIME = "time"
 
 
-def _invalid(name: str, constraint: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {name!r} parameter of Barriers must be {constraint}. Got {value!r} instead."
-    )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-
-
 def timeframe_to_minutes(timeframe: str) -> int:
     """Minutes in a Freqtrade timeframe such as ``"5m"``, ``"1h"``, ``"1d"`` or ``"1w"``.
 
@@ -67,8 +53,11 @@ def timeframe_to_minutes(timeframe: str) -> int:
     """
     match = _TIMEFRAME_RE.match(timeframe) if isinstance(timeframe, str) else None
     if match is None:
-        raise _invalid(
-            "timeframe", "'<n>m', '<n>h', '<n>d' or '<n>w', e.g. '5m' or '1h'", timeframe
+        raise invalid(
+            "Barriers",
+            "timeframe",
+            "'<n>m', '<n>h', '<n>d' or '<n>w', e.g. '5m' or '1h'",
+            timeframe,
         )
     return int(match.group(1)) * _MINUTES_PER_UNIT[match.group(2)]
 
@@ -76,12 +65,12 @@ def timeframe_to_minutes(timeframe: str) -> int:
 def _validate_roi(roi: object) -> dict[int, float]:
     constraint = "a mapping of whole minutes >= 0 to finite ratios >= -1, e.g. {0: 0.04, 30: 0.02}"
     if not isinstance(roi, Mapping):
-        raise _invalid("roi", constraint, roi)
+        raise invalid("Barriers", "roi", constraint, roi)
     for minutes, ratio in roi.items():
-        if not (_is_int(minutes) and minutes >= 0 and _is_real(ratio)):
-            raise _invalid("roi", constraint, roi)
+        if not (is_int(minutes) and minutes >= 0 and is_real(ratio)):
+            raise invalid("Barriers", "roi", constraint, roi)
         if not (math.isfinite(ratio) and ratio >= -1):
-            raise _invalid("roi", constraint, roi)
+            raise invalid("Barriers", "roi", constraint, roi)
     return {int(k): float(roi[k]) for k in sorted(roi)}
 
 
@@ -146,14 +135,14 @@ class Barriers:
     def __post_init__(self) -> None:
         roi = _validate_roi(self.roi)
         sl, fee, n, tf = self.stoploss, self.fee, self.max_candles, self.timeframe_minutes
-        if not (_is_real(sl) and -1 <= sl < 0):
-            raise _invalid("stoploss", "a negative ratio in [-1, 0), e.g. -0.025", sl)
-        if not (_is_int(n) and n >= 1):
-            raise _invalid("max_candles", "a whole number of candles >= 1", n)
-        if not (_is_real(fee) and 0 <= fee < 1):
-            raise _invalid("fee", "a ratio per side in [0, 1), e.g. 0.001", fee)
-        if not (_is_int(tf) and tf >= 1):
-            raise _invalid("timeframe_minutes", "a whole number of minutes >= 1", tf)
+        if not (is_real(sl) and -1 <= sl < 0):
+            raise invalid("Barriers", "stoploss", "a negative ratio in [-1, 0), e.g. -0.025", sl)
+        if not (is_int(n) and n >= 1):
+            raise invalid("Barriers", "max_candles", "a whole number of candles >= 1", n)
+        if not (is_real(fee) and 0 <= fee < 1):
+            raise invalid("Barriers", "fee", "a ratio per side in [0, 1), e.g. 0.001", fee)
+        if not (is_int(tf) and tf >= 1):
+            raise invalid("Barriers", "timeframe_minutes", "a whole number of minutes >= 1", tf)
         # Index 0 is "no ROI key reached yet": an infinite price that no high reaches.
         factors = [math.inf] + [(1 + r) * (1 + fee) / (1 - fee) for r in roi.values()]
         setattr_ = object.__setattr__
@@ -186,15 +175,19 @@ class Barriers:
         """Build from a Freqtrade strategy's ``minimal_roi`` (string keys), ``stoploss`` and
         ``timeframe``, plus the time limit and the exchange fee."""
         if not isinstance(minimal_roi, Mapping):
-            raise _invalid("minimal_roi", "a mapping like {'0': 0.04, '30': 0.02}", minimal_roi)
+            raise invalid(
+                "Barriers", "minimal_roi", "a mapping like {'0': 0.04, '30': 0.02}", minimal_roi
+            )
         roi: dict[int, float] = {}
         for key, ratio in minimal_roi.items():
             try:
-                minutes = int(key) if isinstance(key, str) or _is_int(key) else None
+                minutes = int(key) if isinstance(key, str) or is_int(key) else None
             except ValueError:
                 minutes = None
             if minutes is None:
-                raise _invalid("minimal_roi", "keyed by whole minutes like '0', '30'", minimal_roi)
+                raise invalid(
+                    "Barriers", "minimal_roi", "keyed by whole minutes like '0', '30'", minimal_roi
+                )
             roi[minutes] = ratio
         return cls(roi, stoploss, max_candles, fee, timeframe_to_minutes(timeframe))
 
