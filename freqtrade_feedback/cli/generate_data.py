@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from freqtrade_feedback.cli.options import non_negative_int, positive_int
 from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.lab import SyntheticMarket, timeframe_to_seconds
 
@@ -38,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--pairs", nargs="+", metavar="PAIR", help="Pairs to generate.")
     parser.add_argument("-t", "--timeframe", help="Candle timeframe, e.g. 5m, 1h, 1d.")
     parser.add_argument(
-        "--days", type=_positive_int, default=120, help="Days after --start (default: 120)."
+        "--days", type=positive_int, default=120, help="Days after --start (default: 120)."
     )
     parser.add_argument(
         "--start",
@@ -46,10 +47,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=datetime(2024, 1, 1, tzinfo=UTC),
         help="First backtestable day, YYYYMMDD in UTC (default: 20240101).",
     )
-    parser.add_argument("--seed", type=_non_negative_int, default=42, help="Seed (default: 42).")
+    parser.add_argument("--seed", type=non_negative_int, default=42, help="Seed (default: 42).")
     parser.add_argument(
         "--startup-candles",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=DEFAULT_STARTUP_CANDLES,
         help="Extra candles before --start for the strategy's warm-up "
         f"(default: {DEFAULT_STARTUP_CANDLES}).",
@@ -163,20 +164,3 @@ def _yyyymmdd(text: str) -> datetime:
     if day is None:
         raise argparse.ArgumentTypeError(f"expected a date as YYYYMMDD, got {text!r}")
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value

@@ -35,6 +35,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from freqtrade_feedback.cli.options import non_negative_int, positive_int
 from freqtrade_feedback.lab import report
 from freqtrade_feedback.lab.policies import POLICIES
 from freqtrade_feedback.lab.run import LabResult, run_policies
@@ -47,10 +48,10 @@ Task = tuple[str, int]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--seeds", type=_positive_int, default=20, help="Seeds per scenario (default: 20)."
+        "--seeds", type=positive_int, default=20, help="Seeds per scenario (default: 20)."
     )
     parser.add_argument(
-        "--first-seed", type=_non_negative_int, default=0, help="First seed (default: 0)."
+        "--first-seed", type=non_negative_int, default=0, help="First seed (default: 0)."
     )
     parser.add_argument(
         "--scenario",
@@ -67,7 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="Worker processes (default: one per CPU; 1 runs everything in this process).",
     )
@@ -192,20 +193,3 @@ def _intro(args: argparse.Namespace, seeds: range) -> str:
         "Profit is the sum of stake times booked profit ratio, in units of one base stake. "
         "A trade is one signal of the primary strategy, taken or not."
     )
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value

@@ -72,3 +72,22 @@ def _config_strategy(path: Path) -> str | None:
     from freqtrade.configuration.load_config import load_config_file
 
     return load_config_file(str(path)).get("strategy")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0, with a message argparse prints as a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
