@@ -96,6 +96,8 @@ class FeedbackMixin:
             )
         else:
             logger.info("freqtrade-feedback: disabled, the strategy trades alone")
+        if self.feedback_loop.supervisor is not None:
+            logger.info("freqtrade-feedback guard: %s", self.feedback_loop.supervisor.short_desc())
 
     def ft_advise_signals(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         # Freqtrade calls this at the start of every backtest and hyperopt epoch, never live.
@@ -286,6 +288,7 @@ class FeedbackMixin:
             trade_id=trade.id,
             pair=pair,
         )
+        self._fb_report_transitions()
 
     def _fb_warn(self, key: str, message: str, *args: Any) -> None:
         """Log a warning once per key: Freqtrade's log_once is muted during backtests."""
