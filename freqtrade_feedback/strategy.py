@@ -243,6 +243,9 @@ class FeedbackMixin:
         if not self.feedback_loop.settings.enabled:
             return bool(confirmed)
         if not confirmed:
+            # A stake-scaling decision may already exist for this signal: no trade will come.
+            candle = self._fb_signal_candle(current_time)
+            self.feedback_loop.forget_signal(Signal(pair, candle, side).signal_id)  # type: ignore[arg-type]
             return False
         decision = self._fb_decide(pair, current_time, side, entry_tag)
         if decision.take:

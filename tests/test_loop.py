@@ -193,3 +193,14 @@ def test_shadow_outcomes_are_recorded_for_every_signal_and_never_learned() -> No
         assert record.taken is taken and not record.win and record.probability is not None
         assert loop.on_shadow(signal.signal_id, profit_ratio=5.0, now=T0) is record
         assert loop.learner_for("BTC/USDT").n_learned == 1 and loop.summary()["shadows"] == 1
+
+
+def test_a_forgotten_signal_gets_no_learned_outcome() -> None:
+    """The entry never happened (vetoed after the stake decision, or never filled)."""
+    loop = FeedbackLoop()
+    signal = _signal(0)
+    loop.on_signal(signal, now=T0)
+    loop.forget_signal(signal.signal_id)
+    assert loop.summary()["open"] == 0
+    outcome = loop.on_trade_closed(signal.signal_id, profit_ratio=0.01, now=T0)
+    assert outcome.status is LearnStatus.UNKNOWN_SIGNAL and loop.n_learned == 0
