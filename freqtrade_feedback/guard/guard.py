@@ -151,6 +151,8 @@ class Guard:
         self._dwell = 0
         self._quiet = 0
         self._history: deque[Transition] = deque(maxlen=HISTORY)
+        self._alarms: dict[str, Detector] = {}
+        self._warnings: dict[str, Detector] = {}
 
     @property
     def _detectors(self) -> Mapping[str, Detector]:
@@ -224,7 +226,10 @@ class Guard:
         """Account for one outcome the detectors have just seen; fire at most one transition."""
         _check_now(now)
         self._dwell += 1
-        noisy = self._flagged("alarm") or self._flagged("warning")
+        # Read every detector once per step: their properties may cost a window's statistic.
+        self._alarms = self._flagged("alarm")
+        self._warnings = self._flagged("warning")
+        noisy = self._alarms or self._warnings
         self._quiet = 0 if noisy else self._quiet + 1
         verdict = _RULES[self._state](self)
         if verdict is None:
@@ -232,23 +237,23 @@ class Guard:
         trigger, reason, values = verdict
         return self.fire(trigger, now=now, reason=reason, values=values)
 
-    def _flagged(self, flag: str, names: tuple[str, ...] | None = None) -> dict[str, Detector]:
-        """The detectors (among ``names``, None for all) whose ``flag`` property is set."""
-        return {
-            name: detector
-            for name, detector in self._detectors.items()
-            if (names is None or name in names) and getattr(detector, flag)
-        }
+    def _flagged(self, flag: str) -> dict[str, Detector]:
+        """The detectors whose ``flag`` property is set."""
+        return {name: d for name, d in self._detectors.items() if getattr(d, flag)}
+
+    def _alarming(self, names: tuple[str, ...] | None = None) -> dict[str, Detector]:
+        """This step's alarming detectors, among ``names`` (None for all)."""
+        return {n: d for n, d in self._alarms.items() if names is None or n in names}
 
     def _on_learning(self) -> Verdict | None:
-        if alarming := self._flagged("alarm"):
+        if alarming := self._alarms:
             return Trigger.ALARM, _blame("alarm", alarming), _statistics(alarming)
-        if warning := self._flagged("warning"):
+        if warning := self._warnings:
             return Trigger.WARNING, _blame("warning", warning), _statistics(warning)
         return None
 
     def _on_suspect(self) -> Verdict | None:
-        if alarming := self._flagged("alarm"):
+        if alarming := self._alarms:
             return Trigger.ALARM, _blame("alarm", alarming), _statistics(alarming)
         if self._quiet >= self.suspect_dwell:
             reason = f"no warning or alarm for {self._quiet} outcomes in a row"
@@ -256,13 +261,13 @@ class Guard:
         return None
 
     def _on_frozen(self) -> Verdict | None:
-        if self._dwell < self.cooldown or self._flagged("alarm", self.probation_alarms):
+        if self._dwell < self.cooldown or self._alarming(self.probation_alarms):
             return None
         reason = f"cooldown of {self.cooldown} outcomes elapsed ({self._dwell} observed frozen)"
         return Trigger.COOLDOWN_ELAPSED, reason, _statistics(self._detectors)
 
     def _on_probation(self) -> Verdict | None:
-        if alarming := self._flagged("alarm", self.probation_alarms):
+        if alarming := self._alarming(self.probation_alarms):
             blame = _blame("alarm", alarming)
             reason = f"outcome {self._dwell} of {self.probation} on probation: {blame}"
             return Trigger.PROBATION_FAILED, reason, _statistics(alarming)
