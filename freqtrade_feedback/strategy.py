@@ -210,14 +210,18 @@ class FeedbackMixin:
         try:
             signal = self._fb_signal(pair, now, side, tag)
             decision = self.feedback_loop.on_signal(signal, now=now)
-            if self._fb_shadows is not None:
-                self._fb_shadows.add(signal.signal_id, pair, signal.candle)
-            return decision
         except Exception as error:  # the fence: Freqtrade would take the trade silently
             self._fb_warn(f"decide:{type(error).__name__}", "gate failed on %s: %r; fallback "
                           "'%s' applied", pair, error, self.feedback_loop.settings.fallback)
             sid = Signal(pair, self._fb_signal_candle(now), side).signal_id  # type: ignore[arg-type]
             return self.feedback_loop.error_decision(sid, now=now)
+        if self._fb_shadows is not None:
+            try:  # a shadow that cannot be tracked never changes the decision
+                self._fb_shadows.add(signal.signal_id, pair, signal.candle)
+            except Exception as error:
+                self._fb_warn(f"shadow-add:{type(error).__name__}", "no shadow outcome for "
+                              "%s: %r", signal.signal_id, error)
+        return decision
 
     def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
                             proposed_stake: float, min_stake: float | None, max_stake: float,
