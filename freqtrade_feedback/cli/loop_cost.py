@@ -44,7 +44,7 @@ def _run(n: int, seed: int, guard: bool, shadow: bool) -> tuple[float, dict[str,
         now = T0 + FIVE * (i + 1)
         signal = Signal("LAB/USDT", T0 + FIVE * i,
                         features={f"f{j}": float(v) for j, v in enumerate(features[i])})
-        decision = loop.on_signal(signal, now=now)
+        loop.on_signal(signal, now=now)
         if book is None:
             continue
         book.add(signal.signal_id, "LAB/USDT", signal.candle)
@@ -56,7 +56,6 @@ def _run(n: int, seed: int, guard: bool, shadow: bool) -> tuple[float, dict[str,
             if loop.decision(outcome.signal_id).take:  # type: ignore[union-attr]
                 loop.on_trade_closed(outcome.signal_id, profit_ratio=outcome.profit_ratio,
                                      now=now)
-        del decision
     elapsed = time.perf_counter() - started
     return elapsed / n * 1e6, loop.summary()
 
