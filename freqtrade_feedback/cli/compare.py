@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from rich.console import Console
@@ -74,8 +75,15 @@ def render(rows: dict[str, dict[str, Any]], title: str) -> Table:
     for name in rows:
         table.add_column(name, justify="right")
     for key, (header, fmt) in COLUMNS.items():
-        table.add_row(header, *(fmt.format(row[key]) for row in rows.values()))
+        table.add_row(header, *(_cell(fmt, row[key]) for row in rows.values()))
     return table
+
+
+def _cell(fmt: str, value: Any) -> str:
+    """A figure, or "-" where it does not apply (no guard, no shadows)."""
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    return fmt.format(value)
 
 
 def run(args: argparse.Namespace) -> int:
