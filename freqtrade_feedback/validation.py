@@ -28,11 +28,12 @@ def is_real(value: object) -> bool:
     >>> is_real(0.5), is_real(float("nan")), is_real(False)
     (True, False, False)
     """
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
 
 
 def invalid(owner: str, name: str, constraint: str, value: object) -> ConfigError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from freqtrade_feedback.guard import checks
 from freqtrade_feedback.guard.acceptance_collapse import AcceptanceCollapse
 from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.calibration import Calibration
+from freqtrade_feedback.guard.checks import alarm_indices as alarms
 from freqtrade_feedback.guard.coverage import Coverage
 from freqtrade_feedback.guard.never_alarm import NeverAlarm
 from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
@@ -28,16 +29,6 @@ from freqtrade_feedback.guard.self_fit_gap import SelfFitGap
 Stream = list[tuple[Any, ...]]
 SEEDS = range(50)
 MAX_FALSE_ALARM_SEEDS = 2  # 5% of 50 seeds, rounded down
-
-
-def alarms(detector: Detector, stream: Sequence[tuple[Any, ...]]) -> list[int]:
-    """Indices of the updates after which the detector was alarming."""
-    found = []
-    for i, values in enumerate(stream):
-        detector.update(*values)
-        if detector.alarm:
-            found.append(i)
-    return found
 
 
 def seeds_with_alarm(make: Callable[[], Detector], stream: Callable[[int], Stream]) -> list[int]:

@@ -17,6 +17,7 @@ import pytest
 
 from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.checks import CHECKS, Stream
+from freqtrade_feedback.guard.checks import alarm_indices as alarms
 from freqtrade_feedback.guard.execution_gap import ExecutionGap
 from freqtrade_feedback.guard.own_impact import OwnImpact
 from freqtrade_feedback.guard.paired_loss import PairedLoss
@@ -57,16 +58,6 @@ def impact_pairs(
     treatment = (rng.random(n) < 0.5).astype(float) if coin else rng.uniform(0.5, 1.5, n)
     outcome = _step(n, effect, start) * treatment + rng.normal(0.0, 0.005, n)
     return list(zip(treatment.tolist(), outcome.tolist(), strict=True))
-
-
-def alarms(detector: Detector, stream: Stream) -> list[int]:
-    """Indices of the updates after which the detector was alarmed."""
-    found = []
-    for i, values in enumerate(stream):
-        detector.update(*values)
-        if detector.alarm:
-            found.append(i)
-    return found
 
 
 def first(detector: Any, stream: Stream, flag: Callable[[Any], bool]) -> int | None:

@@ -19,7 +19,8 @@ from freqtrade_feedback.guard.base import Detector
 Stream = Sequence[tuple[Any, ...]]
 
 
-def _alarms(detector: Detector, stream: Stream) -> list[int]:
+def alarm_indices(detector: Detector, stream: Stream) -> list[int]:
+    """Indices of the updates after which the detector was alarmed."""
     found = []
     for i, values in enumerate(stream):
         detector.update(*values)
@@ -50,29 +51,31 @@ def check_statistic_finite_after_warmup(detector: Detector, stream: Stream) -> N
 
 def check_clone_is_fresh_and_independent(detector: Detector, stream: Stream) -> None:
     clone = detector.clone()
-    _alarms(detector, stream[: len(stream) // 2])
+    alarm_indices(detector, stream[: len(stream) // 2])
     fresh = detector.clone()
-    assert _alarms(clone, stream) == _alarms(fresh, stream), "clone() kept learned state"
+    assert alarm_indices(clone, stream) == alarm_indices(fresh, stream), (
+        "clone() kept learned state"
+    )
 
 
 def check_pickle_round_trip_mid_stream(detector: Detector, stream: Stream) -> None:
     half = len(stream) // 2
-    _alarms(detector, stream[:half])
+    alarm_indices(detector, stream[:half])
     restored = pickle.loads(pickle.dumps(detector))
     twin = copy.deepcopy(detector)
-    assert _alarms(restored, stream[half:]) == _alarms(twin, stream[half:])
+    assert alarm_indices(restored, stream[half:]) == alarm_indices(twin, stream[half:])
 
 
 def check_same_stream_same_alarms(detector: Detector, stream: Stream) -> None:
-    assert _alarms(detector.clone(), stream) == _alarms(detector.clone(), stream)
+    assert alarm_indices(detector.clone(), stream) == alarm_indices(detector.clone(), stream)
 
 
 def check_bounded_memory(detector: Detector, stream: Stream) -> None:
     """Memory after ten passes over the stream stays within twice that after one."""
-    _alarms(detector, stream)
+    alarm_indices(detector, stream)
     one = len(pickle.dumps(detector))
     for _ in range(9):
-        _alarms(detector, stream)
+        alarm_indices(detector, stream)
     assert len(pickle.dumps(detector)) <= 2 * one + 1024, "memory grows with the stream"
 
 
@@ -84,7 +87,7 @@ def check_repr_names_parameters(detector: Detector, stream: Stream) -> None:
 
 
 def check_reason_is_readable(detector: Detector, stream: Stream) -> None:
-    _alarms(detector, stream)
+    alarm_indices(detector, stream)
     assert type(detector).__name__ in detector.reason()
 
 

@@ -13,10 +13,11 @@ This module also holds the parameter checks shared by the detectors built on the
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from river import base
+
+from freqtrade_feedback.validation import invalid, is_int, is_real
 
 __all__ = ["BettingMean"]
 
@@ -27,49 +28,33 @@ _BET_CAP = 0.5
 _MEMORIES = (math.inf, 100.0)
 
 
-def _invalid(owner: str, name: str, constraint: str, value: Any) -> ValueError:
-    return ValueError(
-        f"The {name!r} parameter of {owner} must be {constraint}. Got {value!r} instead."
-    )
-
-
-def _is_real(value: Any) -> bool:
-    """A finite real number (not a bool, not nan or inf)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int beyond the float range
-        return False
-
-
 def _check_alpha(owner: str, value: Any) -> None:
-    if not (_is_real(value) and 0.0 < value < 1.0):
-        raise _invalid(owner, "alpha", "a float in (0, 1)", value)
+    if not (is_real(value) and 0.0 < value < 1.0):
+        raise invalid(owner, "alpha", "a float in (0, 1)", value)
 
 
 def _check_positive(owner: str, name: str, value: Any) -> None:
-    if not (_is_real(value) and value > 0.0):
-        raise _invalid(owner, name, "a finite float > 0", value)
+    if not (is_real(value) and value > 0.0):
+        raise invalid(owner, name, "a finite float > 0", value)
 
 
 def _check_margin(owner: str, name: str, value: Any, bound: float, *, signed: bool) -> None:
     """``value`` in ``(-bound, bound)`` if ``signed``, else in ``[0, bound)``."""
     interval = f"(-{bound!r}, {bound!r})" if signed else f"[0, {bound!r})"
-    if not _is_real(value) or not (-bound < value < bound) or (value < 0.0 and not signed):
-        raise _invalid(owner, name, f"a float in {interval}", value)
+    if not is_real(value) or not (-bound < value < bound) or (value < 0.0 and not signed):
+        raise invalid(owner, name, f"a float in {interval}", value)
 
 
 def _check_count(owner: str, name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise _invalid(owner, name, f"an int >= {minimum}", value)
+    if not is_int(value) or value < minimum:
+        raise invalid(owner, name, f"an int >= {minimum}", value)
 
 
 def _finite(owner: str, name: str, value: Any) -> float:
     """``value`` as a float, or a ValueError naming the argument of ``owner.update``."""
     if type(value) is float and math.isfinite(value):  # the common case, fast
         return value
-    if not _is_real(value):
+    if not is_real(value):
         raise ValueError(f"{owner}.update needs a finite number for {name!r}. Got {value!r}.")
     return float(value)
 
