@@ -5,6 +5,10 @@ FeedbackError
 ├── ConfigError(FeedbackError, ValueError)   user must edit the config; the bot stops, CLI exit 2
 ├── FeatureError(FeedbackError, ValueError)  the strategy does not produce a declared feature
 │                                            column; the bot stops at start, CLI exit 2
+├── LedgerError(FeedbackError)              the ledger or a checkpoint cannot be read or
+│                                            written (read-only, disk full, database gone,
+│                                            not a ledger, a newer schema); the caller keeps
+│                                            trading or stops by its fail-open/closed policy
 └── InvalidTransition(FeedbackError, RuntimeError)  a guard trigger that is not allowed in
                                              the current state (guard/states.py): a bug
 ```
@@ -29,4 +33,13 @@ class FeatureError(FeedbackError, ValueError):
     """A feature column the learner needs is missing from the strategy's dataframe."""
 
 
-__all__ = ["ConfigError", "FeatureError", "FeedbackError"]
+class LedgerError(FeedbackError):
+    """The ledger cannot be opened, read or written. The message names the database or file
+    and the underlying cause on one line, and says the fix when there is one.
+
+    A storage problem, not a market condition: the adapter decides whether to keep trading
+    without learning (fail-open) or to stop (fail-closed); the CLI exits 3.
+    """
+
+
+__all__ = ["ConfigError", "FeatureError", "FeedbackError", "LedgerError"]

@@ -14,6 +14,7 @@ CORE = [
     "freqtrade_feedback.features",
     "freqtrade_feedback.labels",
     "freqtrade_feedback.learner",
+    "freqtrade_feedback.ledger",
     "freqtrade_feedback.loop",
     "freqtrade_feedback.lab",
     "freqtrade_feedback.guard",

@@ -1,0 +1,134 @@
+"""Connecting to the ledger's database, and turning storage failures into one-line errors.
+
+Any SQLAlchemy URL works; the default is one SQLite file per strategy. SQLite files run in
+WAL mode with ``synchronous=NORMAL``: readers (an operator command) never block the bot's
+writes, and a commit survives a crash of the process (only a power cut may lose the last
+commits, never corrupt the file). pysqlite's own transaction handling is switched off and
+``BEGIN`` is emitted explicitly, as SQLAlchemy's documentation recommends, so that DDL is
+transactional (a failed migration leaves nothing) and savepoints work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
+from sqlalchemy.pool import StaticPool
+
+from freqtrade_feedback.exceptions import LedgerError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_url(user_data_dir: str | Path, strategy_name: str) -> str:
+    """The SQLite file ``<user_data_dir>/feedback/<strategy_name>/ledger.sqlite``, folder created.
+
+    One ledger per strategy, next to Freqtrade's own data, so two strategies never mix their
+    outcomes. Characters that are not safe in a file name are replaced by ``_``.
+
+    >>> import tempfile
+    >>> url = default_url(tempfile.mkdtemp(), "My Strategy")
+    >>> url.startswith("sqlite:///"), url.endswith("/feedback/My_Strategy/ledger.sqlite")
+    (True, True)
+    """
+    folder = Path(user_data_dir) / "feedback" / (_UNSAFE.sub("_", strategy_name) or "_")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return f"sqlite:///{(folder / 'ledger.sqlite').resolve()}"
+
+
+def describe(url: str | URL) -> str:
+    """What a message calls the ledger: the file of an SQLite URL, else the URL, no password.
+
+    >>> describe("sqlite:////data/ledger.sqlite"), describe("sqlite://")
+    ('/data/ledger.sqlite', 'sqlite:// (in memory)')
+    >>> describe("postgresql://bot:secret@db/feedback")
+    'postgresql://bot:***@db/feedback'
+    """
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        name = url.database or ""
+        if name in ("", ":memory:"):
+            return "sqlite:// (in memory)"
+        return name.removeprefix("file:")
+    return url.render_as_string(hide_password=True)
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _sqlite_setup(engine: Engine, memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN below
+        if not memory:
+            cursor = dbapi_connection.cursor()
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for ``url``; an in-memory SQLite database is one connection shared by all.
+
+    >>> make_engine("sqlite://").url.get_backend_name()
+    'sqlite'
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    memory = _is_sqlite_memory(url)
+    if memory:
+        engine = create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        engine = create_engine(url)
+    _sqlite_setup(engine, memory)
+    return engine
+
+
+def cause(error: BaseException) -> str:
+    """The driver's own message on one line, without SQLAlchemy's SQL echo and help link.
+
+    >>> cause(OSError(28, "No space left on device"))
+    'OSError: [Errno 28] No space left on device'
+    """
+    inner = error.orig if isinstance(error, exc.DBAPIError) and error.orig else error
+    text = " ".join(str(inner).split())
+    return f"{type(inner).__name__}: {text}"
+
+
+@contextlib.contextmanager
+def storage_errors(where: str, action: str) -> Iterator[None]:
+    """Re-raise a database or file-system failure as :class:`LedgerError` naming ``where``
+    (``"the ledger <file>"``, ``"the checkpoint folder <folder>"``).
+
+    The caller applies its fail-open or fail-closed policy to one exception type, instead of
+    catching every driver's and the operating system's.
+
+    >>> with storage_errors("the ledger /data/ledger.sqlite", "record an outcome"):
+    ...     raise OSError(30, "Read-only file system")
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.LedgerError: Could not record an outcome in the ledger
+    /data/ledger.sqlite: OSError: [Errno 30] Read-only file system
+    """
+    try:
+        yield
+    except (exc.SQLAlchemyError, OSError) as error:
+        raise LedgerError(
+            f"Could not {action} in {where}: {cause(error)}"
+        ) from error
+
+
+__all__ = ["cause", "default_url", "describe", "make_engine", "storage_errors"]

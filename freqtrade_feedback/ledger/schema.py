@@ -1,0 +1,112 @@
+"""The ledger's schema version: create a new ledger, migrate an old one, refuse the rest.
+
+A ledger records its ``schema_version`` in the ``feedback_meta`` table. Opening one:
+
+- an empty database gets every table and the current version;
+- the current version is used as is (a read-only copy opens too);
+- an older version is migrated one version at a time by the functions in :data:`MIGRATIONS`,
+  inside the same transaction as the version stamp, so a failed migration leaves the file as
+  it was;
+- a newer version is refused (this code would misread it), as is a database that is not a
+  ledger (a Freqtrade ``tradesv3.sqlite``, a text file): refusing is cheaper than a ledger
+  silently written into someone else's tables.
+
+Each migration is a small function of a connection, registered under the version it starts
+from (plain, reviewed SQL; freqtrade's 482 lines of string migrations show why there is one
+function per step and a test per function).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Final
+
+from sqlalchemy import Connection, Engine, exc, inspect, select
+
+from freqtrade_feedback.exceptions import LedgerError
+from freqtrade_feedback.ledger.engine import storage_errors
+from freqtrade_feedback.ledger.tables import Base, MetaRow
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+"""The version this code reads and writes."""
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+"""``from_version -> migrate(connection)``: brings a ledger from that version to the next.
+
+Version 1 is the first released schema, so the chain is empty; version 2 will register
+``MIGRATIONS[1]``. A test may register a fake step (``monkeypatch.setitem``).
+"""
+
+_VERSION_KEY: Final = "schema_version"
+_FIX: Final = "Point 'ledger_url' at a new file or an empty database, or move this one aside."
+
+
+def _not_a_ledger(where: str, why: str) -> LedgerError:
+    return LedgerError(f"{where} is not a freqtrade-feedback ledger: {why}. {_FIX}")
+
+
+def _stored_version(conn: Connection, where: str) -> int | None:
+    """The file's schema version; ``None`` for an empty database (a new ledger)."""
+    try:
+        tables = set(inspect(conn).get_table_names())
+    except exc.OperationalError:
+        raise
+    except exc.DatabaseError as error:  # SQLite: "file is not a database"
+        raise _not_a_ledger(where, f"it is not a database ({error.orig})") from error
+    if not tables:
+        return None
+    if MetaRow.__tablename__ not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise _not_a_ledger(where, f"it has other tables ({shown}) and no feedback_meta table")
+    value = conn.execute(select(MetaRow.value).where(MetaRow.key == _VERSION_KEY)).scalar()
+    if value is None or not value.isdigit():
+        raise _not_a_ledger(where, f"its feedback_meta table has no valid schema_version "
+                                   f"(found {value!r})")
+    return int(value)
+
+
+def _migrate(conn: Connection, where: str, version: int) -> None:
+    for step in range(version, SCHEMA_VERSION):
+        migrate = MIGRATIONS.get(step)
+        if migrate is None:
+            raise LedgerError(
+                f"The ledger {where} has schema version {version}, and no migration from "
+                f"version {step} to {step + 1} exists. Move the file aside to start a new ledger."
+            )
+        logger.info("Migrating the ledger %s from schema version %d to %d.", where, step, step + 1)
+        migrate(conn)
+
+
+def _stamp(conn: Connection) -> None:
+    conn.execute(MetaRow.__table__.delete().where(MetaRow.key == _VERSION_KEY))
+    conn.execute(MetaRow.__table__.insert().values(key=_VERSION_KEY, value=str(SCHEMA_VERSION)))
+
+
+def prepare(engine: Engine, where: str) -> int | None:
+    """Create, migrate or accept the ledger behind ``engine``; the version it had before.
+
+    ``None`` means the database was empty and is now a new ledger. Raises
+    :class:`LedgerError` naming ``where`` for a newer version or a database that is not a
+    ledger, and for any storage failure on the way.
+    """
+    with storage_errors(f"the ledger {where}", "open the schema"), engine.begin() as conn:
+        version = _stored_version(conn, where)
+        if version is not None and version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"The ledger {where} has schema version {version}, and this freqtrade-feedback "
+                f"supports version {SCHEMA_VERSION} at most: a newer release wrote it. Upgrade "
+                f"freqtrade-feedback (pip install -U freqtrade-feedback), or move the file aside "
+                f"to start a new ledger."
+            )
+        if version is not None and version < SCHEMA_VERSION:
+            _migrate(conn, where, version)
+        if version != SCHEMA_VERSION:
+            Base.metadata.create_all(conn)
+            _stamp(conn)
+    return version
+
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare"]
