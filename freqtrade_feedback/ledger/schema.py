@@ -50,12 +50,7 @@ def _not_a_ledger(where: str, why: str) -> LedgerError:
 
 def _stored_version(conn: Connection, where: str) -> int | None:
     """The file's schema version; ``None`` for an empty database (a new ledger)."""
-    try:
-        tables = set(inspect(conn).get_table_names())
-    except exc.OperationalError:
-        raise
-    except exc.DatabaseError as error:  # SQLite: "file is not a database"
-        raise _not_a_ledger(where, f"it is not a database ({error.orig})") from error
+    tables = set(inspect(conn).get_table_names())
     if not tables:
         return None
     if MetaRow.__tablename__ not in tables:
@@ -92,20 +87,32 @@ def prepare(engine: Engine, where: str) -> int | None:
     :class:`LedgerError` naming ``where`` for a newer version or a database that is not a
     ledger, and for any storage failure on the way.
     """
-    with storage_errors(f"the ledger {where}", "open the schema"), engine.begin() as conn:
-        version = _stored_version(conn, where)
-        if version is not None and version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"The ledger {where} has schema version {version}, and this freqtrade-feedback "
-                f"supports version {SCHEMA_VERSION} at most: a newer release wrote it. Upgrade "
-                f"freqtrade-feedback (pip install -U freqtrade-feedback), or move the file aside "
-                f"to start a new ledger."
-            )
-        if version is not None and version < SCHEMA_VERSION:
-            _migrate(conn, where, version)
-        if version != SCHEMA_VERSION:
-            Base.metadata.create_all(conn)
-            _stamp(conn)
+    with storage_errors(f"the ledger {where}", "open the schema"):
+        try:
+            with engine.begin() as conn:
+                return _upgrade(conn, where)
+        except exc.DatabaseError as error:
+            if type(error) is not exc.DatabaseError:  # locked, read-only, constraint...
+                raise
+            # only the base class is SQLite's "file is not a database"
+            raise _not_a_ledger(where, f"it is not a database ({error.orig})") from error
+
+
+def _upgrade(conn: Connection, where: str) -> int | None:
+    """Create, migrate or accept, inside the caller's transaction; the version found."""
+    version = _stored_version(conn, where)
+    if version is not None and version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"The ledger {where} has schema version {version}, and this freqtrade-feedback "
+            f"supports version {SCHEMA_VERSION} at most: a newer release wrote it. Upgrade "
+            f"freqtrade-feedback (pip install -U freqtrade-feedback), or move the file aside "
+            f"to start a new ledger."
+        )
+    if version is not None and version < SCHEMA_VERSION:
+        _migrate(conn, where, version)
+    if version != SCHEMA_VERSION:
+        Base.metadata.create_all(conn)
+        _stamp(conn)
     return version
 
 

@@ -1,0 +1,359 @@
+"""The ledger on a real SQLite file: idempotent writes, atomic units of work, schema versions,
+refusals that name the file, storage failures as LedgerError, reads, export, UTC times."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Connection, text
+
+from freqtrade_feedback.exceptions import LedgerError
+from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
+from freqtrade_feedback.labels import LearnStatus, RealizedOutcome, ShadowRecord
+from freqtrade_feedback.ledger import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Ledger,
+    default_url,
+    realized_key,
+    shadow_key,
+)
+from freqtrade_feedback.loop import Decision, DecisionReason, Signal
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+PAIR = "BTC/USDT"
+
+
+def _signal(i: int) -> Signal:
+    return Signal(PAIR, T0 + timedelta(minutes=5 * i), features={"x": float(i), "y": 0.5})
+
+
+def _outcome(i: int, status: LearnStatus = LearnStatus.LEARNED) -> RealizedOutcome:
+    return RealizedOutcome(_signal(i).signal_id, PAIR, 0.01 * (i % 3 - 1), i % 3 == 2, 1.0,
+                           T0 + timedelta(hours=i), "roi", status, trade_id=i)
+
+
+def _transition(source: GuardState, target: GuardState, trigger: Trigger, i: int) -> Transition:
+    return Transition(source, target, trigger, T0 + timedelta(hours=i), f"event {i}",
+                      {"gap": 0.1 * i})
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+@pytest.fixture
+def ledger(url: str) -> Ledger:
+    with Ledger(url) as opened:
+        yield opened
+
+
+def _fill(ledger: Ledger, n: int = 4) -> None:
+    """n signals, decisions and outcomes; even ones learned, odd ones quarantined."""
+    for i in range(n):
+        signal = _signal(i)
+        decision = Decision(signal.signal_id, True, DecisionReason.MODEL, 0.6, 1.0, signal.candle)
+        status = LearnStatus.LEARNED if i % 2 == 0 else LearnStatus.QUARANTINED
+        key = realized_key(i, f"exit-{i}")
+        with ledger.transaction():
+            ledger.record_signal(signal)
+            ledger.record_decision(decision)
+            ledger.record_outcome(_outcome(i, status), key=key, reason=f"why {i}")
+            if status is LearnStatus.LEARNED:
+                ledger.mark_learned(key, scope="pair", learner_key=PAIR,
+                                    now=T0 + timedelta(hours=i), n_learned=i // 2 + 1)
+
+
+# -- exactly once ------------------------------------------------------------------------------
+
+
+def test_default_url_creates_the_strategy_folder(tmp_path: Path) -> None:
+    url = default_url(tmp_path / "user_data", "SampleStrategy")
+    assert url == f"sqlite:///{tmp_path / 'user_data/feedback/SampleStrategy/ledger.sqlite'}"
+    assert (tmp_path / "user_data/feedback/SampleStrategy").is_dir()
+    with Ledger(url) as ledger:
+        assert ledger.counts()["outcomes"] == 0
+    assert (tmp_path / "user_data/feedback/SampleStrategy/ledger.sqlite").is_file()
+
+
+def test_sqlite_file_runs_in_wal_mode(ledger: Ledger, tmp_path: Path) -> None:
+    _fill(ledger, 1)
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_same_outcome_key_twice_is_one_row(ledger: Ledger, url: str) -> None:
+    key = realized_key(7, "exit-7")
+    assert ledger.record_outcome(_outcome(7), key=key) is True
+    changed = RealizedOutcome("other", PAIR, 0.5, True, 2.0, T0, "stoploss", LearnStatus.LEARNED)
+    assert ledger.record_outcome(changed, key=key) is False
+    assert ledger.record_shadow(_shadow(7), key=shadow_key("s")) is True
+    assert ledger.record_shadow(_shadow(8), key=shadow_key("s")) is False
+    with Ledger(url) as reopened:  # and across a restart
+        assert reopened.record_outcome(_outcome(7), key=key) is False
+        counts = reopened.counts()
+    assert (counts["outcomes"], counts["shadows"]) == (1, 1)
+    assert ledger.has_outcome(key) and not ledger.has_outcome(realized_key(7, "exit-8"))
+
+
+def _shadow(i: int) -> ShadowRecord:
+    return ShadowRecord(_signal(i).signal_id, PAIR, 0.02, True, T0 + timedelta(hours=i), False,
+                        0.4)
+
+
+def test_signals_decisions_and_learning_steps_are_idempotent(ledger: Ledger) -> None:
+    _fill(ledger, 2)
+    signal = _signal(0)
+    assert ledger.record_signal(signal) is False
+    decision = Decision(signal.signal_id, False, DecisionReason.EXPLORE, 0.1, 0.1, T0)
+    assert ledger.record_decision(decision) is False
+    key = realized_key(0, "exit-0")
+    assert ledger.mark_learned(key, scope="pair", learner_key=PAIR, now=T0, n_learned=9) is False
+    assert ledger.counts() == {
+        "signals": 2, "decisions": 2, "outcomes": 2, "learned": 1, "not_learned": 1,
+        "shadows": 0, "guard_events": 0, "checkpoints": 0,
+    }
+
+
+def test_learning_an_unrecorded_outcome_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(LedgerError, match=r"'trade:1:x' .* never recorded"):
+        ledger.mark_learned("trade:1:x", scope="pair", learner_key=PAIR, now=T0, n_learned=1)
+
+
+def test_an_exception_inside_a_transaction_leaves_nothing(ledger: Ledger) -> None:
+    key = realized_key(1, "exit-1")
+    with pytest.raises(RuntimeError, match="crash"), ledger.transaction():
+        ledger.record_signal(_signal(1))
+        ledger.record_outcome(_outcome(1), key=key)
+        ledger.mark_learned(key, scope="pair", learner_key=PAIR, now=T0, n_learned=1)
+        assert ledger.is_learned(key)  # visible inside the unit of work
+        raise RuntimeError("crash before the commit")
+    assert not ledger.has_outcome(key) and not ledger.is_learned(key)
+    assert ledger.counts()["signals"] == 0
+    _fill(ledger, 2)  # and the ledger still works afterwards
+    assert ledger.counts()["outcomes"] == 2
+
+
+def test_nested_transactions_commit_once(ledger: Ledger) -> None:
+    committed: list[int] = []
+    with ledger.transaction():
+        with ledger.transaction():
+            ledger.record_outcome(_outcome(1), key="trade:1:a")
+        ledger.after_commit(lambda: committed.append(ledger.counts()["outcomes"]))
+        assert committed == []
+    assert committed == [1]
+
+
+def test_every_outcome_is_recorded_with_its_status(ledger: Ledger) -> None:
+    _fill(ledger, 5)
+    ledger.record_outcome(_outcome(9, LearnStatus.FORCE_EXIT), key="trade:9:a")
+    ledger.record_outcome(_outcome(10), key="trade:10:a")  # learnable, learn step pending
+    assert ledger.not_learned_by_status() == {"force_exit": 1, "learned": 1, "quarantined": 2}
+    assert ledger.learned_keys() == {"trade:0:exit-0", "trade:2:exit-2", "trade:4:exit-4"}
+    assert ledger.reconciled_trade_ids() == {0, 1, 2, 3, 4, 9, 10}
+
+
+def test_learn_steps_replay_after_a_position(ledger: Ledger) -> None:
+    _fill(ledger, 6)
+    steps = ledger.learn_steps()
+    assert [s.outcome_key for s in steps] == ["trade:0:exit-0", "trade:2:exit-2", "trade:4:exit-4"]
+    assert steps[1].features == {"x": 2.0, "y": 0.5} and steps[1].n_learned == 2
+    assert steps[2].win is (4 % 3 == 2) and steps[2].learner_key == PAIR
+    after = ledger.learn_steps(after=steps[0].position)
+    assert [s.outcome_key for s in after] == ["trade:2:exit-2", "trade:4:exit-4"]
+
+
+def test_non_finite_values_are_stored_as_null(ledger: Ledger) -> None:
+    signal = Signal(PAIR, T0, features={"x": float("nan"), "y": 1.0})
+    ledger.record_signal(signal)
+    bad = RealizedOutcome(signal.signal_id, PAIR, float("inf"), False, 1.0, T0, "roi",
+                          LearnStatus.BAD_PROFIT)
+    ledger.record_outcome(bad, key="trade:1:a")
+    ledger.mark_learned("trade:1:a", scope="global", learner_key="*", now=T0, n_learned=1)
+    assert ledger.learn_steps()[0].features == {"x": None, "y": 1.0}
+
+
+# -- guard events --------------------------------------------------------------------------------
+
+
+def test_guard_events_last_n_and_latest_state(ledger: Ledger) -> None:
+    assert ledger.guard_state() is None and ledger.guard_events() == []
+    S, T = GuardState, Trigger
+    moves = [
+        _transition(S.LEARNING, S.FROZEN, T.ALARM, 1),
+        _transition(S.FROZEN, S.PROBATION, T.COOLDOWN_ELAPSED, 2),
+        _transition(S.PROBATION, S.LEARNING, T.PROBATION_PASSED, 3),
+    ]
+    for move in moves:
+        ledger.record_transition(move)
+    assert ledger.guard_state() is GuardState.LEARNING
+    assert ledger.guard_events(last=2) == moves[1:]
+    assert ledger.guard_events()[0].values == {"gap": pytest.approx(0.1)}
+
+
+# -- time -----------------------------------------------------------------------------------------
+
+
+def test_times_come_back_timezone_aware_utc(ledger: Ledger) -> None:
+    paris = timezone(timedelta(hours=2))
+    local = datetime(2024, 6, 1, 14, 0, tzinfo=paris)
+    ledger.record_transition(Transition(GuardState.LEARNING, GuardState.SUSPECT, Trigger.WARNING,
+                                        local, "warned"))
+    at = ledger.guard_events()[0].at
+    assert at == datetime(2024, 6, 1, 12, 0, tzinfo=UTC) and at.utcoffset() == timedelta(0)
+    ledger.record_outcome(_outcome(1), key="trade:1:a")
+    ledger.mark_learned("trade:1:a", scope="pair", learner_key=PAIR, now=local, n_learned=1)
+    assert ledger.learn_steps()[0].learned_at.tzinfo is UTC
+
+
+def test_naive_times_are_refused_with_the_field_named(ledger: Ledger) -> None:
+    naive = RealizedOutcome("s", PAIR, 0.1, True, 1.0, datetime(2024, 1, 1), "roi",  # noqa: DTZ001
+                            LearnStatus.LEARNED)
+    with pytest.raises(ValueError, match="'closed_at' time must be timezone-aware"):
+        ledger.record_outcome(naive, key="trade:1:a")
+    assert ledger.counts()["outcomes"] == 0
+
+
+# -- schema versions -----------------------------------------------------------------------------
+
+
+def _set_version(path: Path, version: int) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE feedback_meta SET value = ? WHERE key = 'schema_version'",
+                     (str(version),))
+
+
+def _version(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT value FROM feedback_meta").fetchone()[0]
+
+
+def test_new_ledger_is_stamped_with_the_current_version(ledger: Ledger, tmp_path: Path) -> None:
+    assert SCHEMA_VERSION == 1
+    assert _version(tmp_path / "ledger.sqlite") == "1"
+
+
+def test_newer_schema_is_refused_with_versions_and_fix(url: str, tmp_path: Path) -> None:
+    Ledger(url).close()
+    _set_version(tmp_path / "ledger.sqlite", SCHEMA_VERSION + 1)
+    with pytest.raises(LedgerError) as info:
+        Ledger(url)
+    message = str(info.value)
+    assert str(tmp_path / "ledger.sqlite") in message
+    assert f"schema version {SCHEMA_VERSION + 1}" in message
+    assert f"supports version {SCHEMA_VERSION} at most" in message
+    assert "Upgrade freqtrade-feedback" in message and "move the file aside" in message
+
+
+def test_older_schema_is_migrated_by_the_registered_chain(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake v0 ledger lacks the outcomes' ``reason`` column; the v0 -> v1 step adds it."""
+    path = tmp_path / "ledger.sqlite"
+    Ledger(url).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE feedback_outcomes DROP COLUMN reason")
+    _set_version(path, 0)
+    ran: list[int] = []
+
+    def v0_to_v1(conn: Connection) -> None:
+        ran.append(0)
+        conn.execute(text("ALTER TABLE feedback_outcomes ADD COLUMN reason TEXT DEFAULT ''"))
+
+    monkeypatch.setitem(MIGRATIONS, 0, v0_to_v1)
+    with Ledger(url) as migrated:
+        assert migrated.record_outcome(_outcome(1), key="trade:1:a", reason="kept") is True
+    assert ran == [0] and _version(path) == "1"
+    with Ledger(url):  # already current: the migration does not run again
+        assert ran == [0]
+
+
+def test_older_schema_without_a_migration_is_refused(url: str, tmp_path: Path) -> None:
+    Ledger(url).close()
+    _set_version(tmp_path / "ledger.sqlite", 0)
+    with pytest.raises(LedgerError, match="no migration from version 0 to 1"):
+        Ledger(url)
+    assert _version(tmp_path / "ledger.sqlite") == "0"  # left as it was
+
+
+def test_a_freqtrade_trade_database_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "tradesv3.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, pair TEXT)")
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    with pytest.raises(LedgerError, match=r"tradesv3.sqlite is not a freqtrade-feedback ledger: "
+                                          r"it has other tables \(orders, trades\)"):
+        Ledger(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # untouched
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"trades", "orders"}
+
+
+def test_a_text_file_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, just some notes that are long enough\n" * 40)
+    with pytest.raises(LedgerError, match=r"notes.txt is not a freqtrade-feedback ledger"):
+        Ledger(f"sqlite:///{path}")
+
+
+# -- storage failures ------------------------------------------------------------------------------
+
+
+def test_a_read_only_ledger_fails_writes_with_ledger_error(url: str, tmp_path: Path) -> None:
+    """Opened read-only (works as root too, where chmod would not stop a write)."""
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(url) as ledger:
+        _fill(ledger, 2)
+    with Ledger(f"sqlite:///file:{path}?mode=ro&uri=true") as read_only:
+        assert read_only.counts()["outcomes"] == 2  # reads work
+        with pytest.raises(LedgerError) as info:
+            read_only.record_outcome(_outcome(5), key="trade:5:a")
+    message = str(info.value)
+    assert message.startswith(f"Could not record the outcome 'trade:5:a' in the ledger {path}")
+    assert "readonly database" in message and "\n" not in message
+
+
+def test_a_missing_folder_fails_with_ledger_error(tmp_path: Path) -> None:
+    path = tmp_path / "gone" / "ledger.sqlite"
+    with pytest.raises(LedgerError, match=r"in the ledger .*gone/ledger.sqlite: OperationalError: "
+                                          r"unable to open database file"):
+        Ledger(f"sqlite:///{path}")
+
+
+def test_an_invalid_url_is_a_ledger_error() -> None:
+    with pytest.raises(LedgerError, match="not valid"):
+        Ledger("nosuchdialect://x")
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_round_trips_row_counts(ledger: Ledger, tmp_path: Path, fmt: str) -> None:
+    _fill(ledger, 4)
+    ledger.record_shadow(_shadow(1), key=shadow_key(_signal(1).signal_id))
+    ledger.record_transition(_transition(GuardState.LEARNING, GuardState.FROZEN, Trigger.ALARM, 1))
+    paths = ledger.export(tmp_path / "export", format=fmt)
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    rows = {p.stem: len(read(p)) for p in paths}
+    assert rows == {
+        "feedback_meta": 1, "feedback_signals": 4, "feedback_decisions": 4,
+        "feedback_outcomes": 4, "feedback_shadows": 1, "feedback_learn_steps": 2,
+        "feedback_guard_events": 1, "feedback_checkpoints": 0,
+    }
+    outcomes = read(tmp_path / "export" / f"feedback_outcomes.{fmt}")
+    assert list(outcomes["reason"]) == ["why 0", "why 1", "why 2", "why 3"]
+    signals = read(tmp_path / "export" / f"feedback_signals.{fmt}")
+    assert signals["features"][1] == '{"x": 1.0, "y": 0.5}'
+    closed = pd.to_datetime(outcomes["closed_at"])
+    assert str(closed.dt.tz) == "UTC" and closed[1] == pd.Timestamp(T0 + timedelta(hours=1))
+
+
+def test_export_refuses_an_unknown_format(ledger: Ledger, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'format' parameter of Ledger.export must be one of"):
+        ledger.export(tmp_path, format="xlsx")  # type: ignore[arg-type]
