@@ -4,6 +4,7 @@ refusals that name the file, storage failures as LedgerError, reads, export, UTC
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def ledger(url: str) -> Ledger:
+def ledger(url: str) -> Iterator[Ledger]:
     with Ledger(url) as opened:
         yield opened
 
