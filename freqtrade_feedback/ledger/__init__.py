@@ -14,7 +14,7 @@ for several writes), ``queries`` (reads), ``export`` (CSV and Parquet), ``ledger
 from __future__ import annotations
 
 from freqtrade_feedback.ledger.checkpoint_store import CheckpointStore, Restored
-from freqtrade_feedback.ledger.engine import default_url
+from freqtrade_feedback.ledger.engine import default_url, strategy_folder
 from freqtrade_feedback.ledger.ledger import Ledger
 from freqtrade_feedback.ledger.records import Checkpoint, LearnStep, realized_key, shadow_key
 from freqtrade_feedback.ledger.schema import MIGRATIONS, SCHEMA_VERSION
@@ -30,4 +30,5 @@ __all__ = [
     "default_url",
     "realized_key",
     "shadow_key",
+    "strategy_folder",
 ]

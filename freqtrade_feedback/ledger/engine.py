@@ -24,19 +24,30 @@ from freqtrade_feedback.exceptions import LedgerError
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def strategy_folder(user_data_dir: str | Path, strategy_name: str) -> Path:
+    """``<user_data_dir>/feedback/<strategy_name>``, created owner-only when missing.
+
+    One folder per strategy, next to Freqtrade's own data, so two strategies never mix their
+    outcomes or checkpoints. Characters that are not safe in a file name become ``_``.
+
+    >>> import tempfile
+    >>> strategy_folder(tempfile.mkdtemp(), "My Strategy").name
+    'My_Strategy'
+    """
+    folder = Path(user_data_dir) / "feedback" / (_UNSAFE.sub("_", strategy_name) or "_")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
 def default_url(user_data_dir: str | Path, strategy_name: str) -> str:
     """The SQLite file ``<user_data_dir>/feedback/<strategy_name>/ledger.sqlite``, folder created.
-
-    One ledger per strategy, next to Freqtrade's own data, so two strategies never mix their
-    outcomes. Characters that are not safe in a file name are replaced by ``_``.
 
     >>> import tempfile
     >>> url = default_url(tempfile.mkdtemp(), "My Strategy")
     >>> url.startswith("sqlite:///"), url.endswith("/feedback/My_Strategy/ledger.sqlite")
     (True, True)
     """
-    folder = Path(user_data_dir) / "feedback" / (_UNSAFE.sub("_", strategy_name) or "_")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = strategy_folder(user_data_dir, strategy_name)
     return f"sqlite:///{(folder / 'ledger.sqlite').resolve()}"
 
 
@@ -131,4 +142,6 @@ def storage_errors(where: str, action: str) -> Iterator[None]:
         ) from error
 
 
-__all__ = ["cause", "default_url", "describe", "make_engine", "storage_errors"]
+__all__ = [
+    "cause", "default_url", "describe", "make_engine", "storage_errors", "strategy_folder",
+]
