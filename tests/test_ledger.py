@@ -326,9 +326,30 @@ def test_a_missing_folder_fails_with_ledger_error(tmp_path: Path) -> None:
         Ledger(f"sqlite:///{path}")
 
 
-def test_an_invalid_url_is_a_ledger_error() -> None:
-    with pytest.raises(LedgerError, match="not valid"):
-        Ledger("nosuchdialect://x")
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", r"The 'ledger_url' setting is not a valid SQLAlchemy URL"),
+        ("nosuchdialect://x", r"not a valid SQLAlchemy URL \(Can't load plugin"),
+        ("mysql+nosuchdriver://bot:secret@db/x", r"not a valid SQLAlchemy URL"),
+    ],
+)
+def test_an_invalid_url_is_a_ledger_error(url: str, message: str) -> None:
+    with pytest.raises(LedgerError, match=message) as info:
+        Ledger(url)
+    assert "secret" not in str(info.value)
+
+
+def test_a_missing_driver_names_the_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    import freqtrade_feedback.ledger.ledger as module
+
+    def no_driver(url: str) -> None:
+        raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+
+    monkeypatch.setattr(module, "make_engine", no_driver)
+    with pytest.raises(LedgerError, match=r"ledger postgresql\+psycopg://bot:\*\*\*@db/x needs a "
+                                          r"database driver .* \(pip install psycopg\)"):
+        Ledger("postgresql+psycopg://bot:secret@db/x")
 
 
 # -- export ----------------------------------------------------------------------------------------

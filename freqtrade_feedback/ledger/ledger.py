@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import URL, exc, func, select
+from sqlalchemy import URL, Engine, exc, func, select
 from sqlalchemy.orm import Session
 
 from freqtrade_feedback.exceptions import LedgerError
@@ -61,6 +61,23 @@ def _insert_once(session: Session, row: Base, exists: Callable[[], bool]) -> boo
     return True
 
 
+def _engine(url: str | URL) -> Engine:
+    """The engine, or a ``LedgerError`` that says what is wrong with the URL (never echoed
+    whole when it does not parse: it may hold a password)."""
+    try:
+        return make_engine(url)
+    except exc.ArgumentError as error:
+        raise LedgerError(
+            f"The 'ledger_url' setting is not a valid SQLAlchemy URL ({error}). Expected e.g. "
+            f"sqlite:////path/to/ledger.sqlite or postgresql+psycopg://user:password@host/db."
+        ) from error
+    except ImportError as error:
+        raise LedgerError(
+            f"The ledger {describe(url)} needs a database driver that is not installed "
+            f"({error}): install it in the bot's environment (pip install {error.name})."
+        ) from error
+
+
 class Ledger:
     """Signals, decisions, outcomes, learning steps, guard events and checkpoints, on disk.
 
@@ -98,11 +115,8 @@ class Ledger:
 
     def __init__(self, url: str | URL = "sqlite://") -> None:
         self.url = url
+        engine = _engine(url)
         self.where = describe(url)
-        try:
-            engine = make_engine(url)
-        except exc.ArgumentError as error:
-            raise LedgerError(f"The ledger URL {self.where!r} is not valid: {error}") from error
         self._uow = UnitOfWork(engine, f"the ledger {self.where}")
         try:
             prepare(engine, self.where)
