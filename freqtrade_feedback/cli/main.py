@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "compare": "Backtest a strategy with the gate off and on over the same data, side by side.",
     "benchmark": "Time a backtest with the gate off and on, in one run, and print the ratio.",
     "lab": "Run the guard on synthetic markets with known bias and score it against targets.",
+    "replay": "Drive Freqtrade's real dry-run bot through historic candles, offline, resumable.",
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

@@ -64,6 +64,7 @@ class ReplayResult:
     trades_opened: int
     trades_closed: int
     seconds: float
+    """Wall time of the candle loop (the bot's start-up and clean-up excluded)."""
     feedback: dict[str, int] | None
     """The strategy's ``feedback_loop.summary()`` at the end (``None`` without the mixin)."""
 
@@ -118,7 +119,6 @@ def run_replay(
     logger.info("Replay of %s on %s: %d candles from %s%s.", settings["strategy"],
                 settings["db_url"], len(candles), candles[0] if candles else "-",
                 f", resuming after {resumed_from}" if resumed_from else "")
-    started = time.perf_counter()
     if not candles:
         return ReplayResult(settings["db_url"], 0, None, None, resumed_from, 0, 0, 0.0, None)
     with serving(market), time_machine.travel(_tick_time(candles[0], timeframe, 0),
@@ -127,7 +127,9 @@ def run_replay(
         try:
             bot.startup()
             before = _trade_ids()
+            started = time.perf_counter()
             done = _drive(bot, market, clock, candles, on_candle)
+            seconds = time.perf_counter() - started
             opened, closed = (now - then for now, then in zip(_trade_ids(), before, strict=True))
             loop = getattr(bot.strategy, "feedback_loop", None)
             summary = loop.summary() if loop is not None else None
@@ -137,7 +139,7 @@ def run_replay(
         db_url=settings["db_url"], candles=done,
         first_candle=candles[0] if done else None, last_candle=candles[done - 1] if done else None,
         resumed_from=resumed_from, trades_opened=len(opened), trades_closed=len(closed),
-        seconds=time.perf_counter() - started, feedback=summary,
+        seconds=seconds, feedback=summary,
     )
 
 

@@ -1,0 +1,159 @@
+"""The replay drives Freqtrade's real dry-run bot over real candles, offline, and resumes.
+
+One pair (ETH/USDT) over five hours of 2024-01-10 keeps the file fast: the sample strategy
+enters once (12:30, signal on the 12:25 candle) and exits on ROI at 15:07.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from conftest import CONFIG, STRATEGIES
+from freqtrade.enums import CandleType
+from freqtrade.exceptions import OperationalException
+
+from freqtrade_feedback.replay import ReplayResult, run_replay
+from freqtrade_feedback.replay.market import ReplayMarket, tick_path
+
+START = datetime(2024, 1, 10, 11, tzinfo=UTC)
+END = datetime(2024, 1, 10, 16, tzinfo=UTC)
+TIMERANGE = f"{int(START.timestamp())}-{int(END.timestamp())}"
+CANDLES = 60
+STOP_AFTER = 24
+"""The stop falls at 12:55, while the trade opened at 12:30 is still open."""
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+def eth_config() -> dict[str, Any]:
+    config = json.loads(CONFIG.read_text(encoding="utf-8"))
+    config["exchange"]["pair_whitelist"] = ["ETH/USDT"]
+    return config
+
+
+def replay(datadir: Path, user_data: Path, db: Path, **kwargs: Any) -> ReplayResult:
+    return run_replay(eth_config(), datadir, TIMERANGE, "FeedbackSampleStrategy",
+                      f"sqlite:///{db}", strategy_path=STRATEGIES, user_data_dir=user_data,
+                      **kwargs)
+
+
+def db_trades(db: Path) -> list[dict[str, Any]]:
+    """Every trade in the replay's database, as plain values."""
+    from freqtrade.persistence import Trade, init_db
+
+    init_db(f"sqlite:///{db}")
+    return [
+        {"pair": t.pair, "open": t.open_date_utc, "close": t.close_date_utc,
+         "open_rate": t.open_rate,
+         "is_open": t.is_open, "exit_reason": t.exit_reason,
+         "signal_id": t.get_custom_data("feedback_signal_id")}
+        for t in Trade.get_trades_proxy()
+    ]
+
+
+def closed(trades: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {(t["pair"], t["open"], t["close"], t["exit_reason"]) for t in trades
+            if not t["is_open"]}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(binance_5m: Path, user_data: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> tuple[ReplayResult, Path]:
+    db = tmp_path_factory.mktemp("replay") / "whole.sqlite"
+    return replay(binance_5m, user_data, db), db
+
+
+def test_the_real_bot_trades_and_the_exit_reaches_the_feedback_loop(
+        uninterrupted: tuple[ReplayResult, Path]) -> None:
+    result, db = uninterrupted
+    trades = db_trades(db)
+    assert result.candles == CANDLES
+    assert (result.first_candle, result.last_candle) == (START, END - FIVE_MINUTES)
+    assert result.resumed_from is None
+    assert result.trades_closed >= 1
+    assert len(closed(trades)) == result.trades_closed
+    assert result.feedback is not None
+    assert result.feedback["outcomes"] == result.trades_closed  # order_filled(exit) ran
+    for trade in trades:
+        assert trade["signal_id"], f"no feedback_signal_id on {trade}"
+
+
+def test_entries_fall_on_the_backtest_candles_at_their_open_price(
+        uninterrupted: tuple[ReplayResult, Path], backtest: Any) -> None:
+    """Causality, checked end to end: a bot that saw the running candle would enter one
+    candle earlier than Freqtrade's own backtest, which signals on closed candles only."""
+    expected = backtest(TIMERANGE).trades
+    expected = expected[expected["pair"] == "ETH/USDT"]
+    replayed = db_trades(uninterrupted[1])
+    assert [t["open"].replace(second=0) for t in replayed] == list(expected["open_date"])
+    assert [t["open_rate"] for t in replayed] == pytest.approx(list(expected["open_rate"]))
+
+
+def test_stop_and_resume_on_the_same_database_gives_the_same_trades(
+        uninterrupted: tuple[ReplayResult, Path], binance_5m: Path, user_data: Path,
+        tmp_path: Path) -> None:
+    db = tmp_path / "resumed.sqlite"
+    first = replay(binance_5m, user_data, db, stop_after=STOP_AFTER)
+    assert first.candles == STOP_AFTER
+    assert any(t["is_open"] for t in db_trades(db)), "the stop should leave a trade open"
+
+    second = replay(binance_5m, user_data, db)
+    assert second.resumed_from == first.last_candle
+    assert second.first_candle == first.last_candle + FIVE_MINUTES
+    assert first.candles + second.candles == CANDLES
+    assert second.trades_closed >= 1  # the trade opened by the first run
+    assert closed(db_trades(db)) == closed(db_trades(uninterrupted[1]))
+    assert not any(t["is_open"] for t in db_trades(db))
+
+    third = replay(binance_5m, user_data, db)
+    assert (third.candles, third.resumed_from) == (0, END - FIVE_MINUTES)
+
+
+def test_the_bot_sees_only_closed_candles_and_prices_of_the_running_one(
+        binance_5m: Path) -> None:
+    market = ReplayMarket(binance_5m, "feather", "5m", CandleType.SPOT, history=300)
+    running = datetime(2024, 1, 10, 12, 30, tzinfo=UTC)
+    with time_machine.travel(running + timedelta(seconds=1), tick=False):
+        end = market.closed_count("ETH/USDT", "5m", CandleType.SPOT)
+        window = market.window("ETH/USDT", "5m", CandleType.SPOT, end)
+    assert len(window) == 300
+    assert window["date"].iat[-1] == running - FIVE_MINUTES
+    candles = market.candles("ETH/USDT", "5m", CandleType.SPOT).frame
+    path = tick_path(candles.loc[candles["date"] == running].iloc[0])
+    for tick, expected in enumerate(path):
+        market.move_to(running, tick)
+        assert market.price("ETH/USDT") == expected
+
+
+def test_a_missing_pair_file_names_the_pair_and_the_file(
+        binance_5m: Path, user_data: Path, tmp_path: Path) -> None:
+    config = eth_config()
+    config["exchange"]["pair_whitelist"] = ["ETH/USDT", "XRP/USDT"]
+    with pytest.raises(OperationalException, match=r"XRP/USDT.*XRP_USDT-5m\.feather"):
+        run_replay(config, binance_5m, TIMERANGE, "FeedbackSampleStrategy",
+                   f"sqlite:///{tmp_path / 'x.sqlite'}", strategy_path=STRATEGIES,
+                   user_data_dir=user_data)
+
+
+def test_the_cli_command_runs_end_to_end(binance_5m: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from freqtrade_feedback.cli.main import main
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(eth_config()), encoding="utf-8")
+    userdir = tmp_path / "user_data"
+    userdir.mkdir()
+    code = main(["replay", "--config", str(config), "--datadir", str(binance_5m),
+                 "--timerange", TIMERANGE, "--strategy", "FeedbackSampleStrategy",
+                 "--strategy-path", str(STRATEGIES), "--userdir", str(userdir),
+                 "--stop-after", "12", "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["candles"] == 12
+    default_db = (userdir / "replay" / "FeedbackSampleStrategy.sqlite").resolve()
+    assert summary["db_url"] == f"sqlite:///{default_db}"
+    assert default_db.is_file()
