@@ -44,10 +44,6 @@ logger = logging.getLogger(__name__)
 CandleCallback = Callable[[int, int, datetime], None]
 """``on_candle(done, total, candle_open)``, called after every fully processed candle."""
 
-CANDLE_HISTORY = 1000
-"""Candles a live bot keeps per pair besides its startup candles (Binance's request limit)."""
-
-
 @dataclass(frozen=True)
 class ReplayResult:
     """What one replay run did (counts are for this run only, not the whole database)."""
@@ -101,16 +97,25 @@ def run_replay(
         (default: ``sqlite:///<user_data_dir>/replay/<strategy>.sqlite``).
     stop_after
         Process at most this many candles, then stop as after Ctrl-C (the next run resumes).
+    strategy_path, user_data_dir
+        As Freqtrade's ``--strategy-path`` and ``--userdir``.
     on_candle
         Progress callback, see :data:`CandleCallback`.
+
+    Raises
+    ------
+    OperationalException
+        Bad config, unknown strategy, or a whitelisted pair without candles in ``datadir``
+        (the message names the pair and the file expected).
     """
     settings = replay_config(config, datadir=datadir, strategy=strategy, db_url=db_url,
                              strategy_path=strategy_path, user_data_dir=user_data_dir)
     install_offline()
     probe = StrategyResolver.load_strategy(deepcopy(settings))
     timeframe, startup = probe.timeframe, int(probe.startup_candle_count)
+    # history grows by the exchange's candle limit once the exchange exists (below).
     market = ReplayMarket(Path(settings["datadir"]), settings.get("dataformat_ohlcv", "feather"),
-                          timeframe, settings["candle_type_def"], CANDLE_HISTORY + startup)
+                          timeframe, settings["candle_type_def"], history=startup)
     resumed_from = read_position(settings["db_url"])
     candles = candle_grid(market, settings["exchange"]["pair_whitelist"], timerange,
                           startup, resumed_from)
@@ -124,6 +129,8 @@ def run_replay(
     with serving(market), time_machine.travel(_tick_time(candles[0], timeframe, 0),
                                               tick=False) as clock:
         bot = FreqtradeBot(settings)
+        # A live bot keeps the exchange's candle limit plus the startup candles per pair.
+        market.history += bot.exchange.ohlcv_candle_limit(timeframe, settings["candle_type_def"])
         try:
             bot.startup()
             before = _trade_ids()
@@ -189,8 +196,12 @@ def candle_grid(market: ReplayMarket, pairs: list[str], timerange: str | None, s
         if parsed.stopts:
             end = _open(parsed.stopts * 1000)
     first = _align(first, step)
-    if resumed_from is not None:
-        first = max(first, resumed_from + step)
+    if resumed_from is not None and first > resumed_from + step:
+        logger.warning("The database stopped after the candle of %s but the timerange starts "
+                       "at %s: the bot skips the candles between, like a bot that was offline.",
+                       resumed_from, first)
+    elif resumed_from is not None:
+        first = resumed_from + step
     count = max(0, -(-(end - first) // step))
     return [first + i * step for i in range(count)]
 
