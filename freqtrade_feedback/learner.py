@@ -125,10 +125,14 @@ class OnlineLearner(base.Classifier):
         self.seed = seed
         self._reset()
 
+    _state: object | None = None
+    """Learners pickled before ``state`` existed have none: their predictions are not shared."""
+
     def _reset(self) -> None:
         self._model = make_model(self.name, self.params, seed=self.seed)
         self._uses_weight = self.name in _USES_WEIGHT
         self._n = 0
+        self._state = object()
 
     @property
     def _multiclass(self) -> bool:
@@ -139,7 +143,16 @@ class OnlineLearner(base.Classifier):
         """Outcomes learned so far: the loop's cold start counts these."""
         return self._n
 
+    @property
+    def state(self) -> object | None:
+        """A token of what the model has learned: a new one after every ``learn_one``, and a
+        copy or an unpickled learner gets its own. While it stays the same object, the model
+        answers every ``predict_proba_one`` as before, so a caller may reuse a probability it
+        was given for the same features. None when unknown (then do not reuse)."""
+        return self._state
+
     def learn_one(self, x: Features, y: bool, w: float = 1.0) -> None:  # type: ignore[override]
+        self._state = object()  # first: a learn_one that raises may have changed the model
         if self._uses_weight:
             self._model.learn_one(x, y, w=w)
         else:

@@ -228,7 +228,10 @@ class FeedbackLoop:
         if not _finite(signal.features):
             take = s.fallback == "take"
             return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now, n)
-        p = learner.predict_proba_one(signal.features)[True]  # type: ignore[arg-type]
+        if self._supervisor is None:
+            p = learner.predict_proba_one(signal.features)[True]  # type: ignore[arg-type]
+        else:  # remembered: the guard asks again about this signal at its outcomes
+            p = self._supervisor.win_probability(learner, sid, signal.features)  # type: ignore[arg-type]
         guarded = self._guarded_decision(sid, p, now, n)
         if guarded is not None:
             return guarded

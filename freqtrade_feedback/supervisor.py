@@ -76,19 +76,25 @@ class WarnOnly(Detector):
         self._flag = False
         self._inner_alarmed = False
 
+    def update(self, *values: Any) -> None:
+        """``Detector.update`` without its reset-after-alarm: a WarnOnly never alarms itself."""
+        self._update(*values)
+        self._n += 1
+
     def _update(self, *values: Any) -> None:
         # Drives the inner detector's own steps, so that its verdict (a sort of its window)
         # is computed every ``every`` updates only, with the same reset-after-alarm rule.
+        inner = self._inner
         if self._inner_alarmed:
-            self._inner._reset()
-            self._inner._n = 0
+            inner._reset()
+            inner._n = 0
             self._inner_alarmed = False
-        self._inner._update(*values)
-        self._inner._n = self._inner.n + 1
+        inner._update(*values)
+        inner._n += 1
         self._seen += 1
         if self._seen % self.every == 0:
-            self._inner_alarmed = bool(self._inner.alarm)
-            self._flag = self._inner_alarmed or bool(self._inner.warning)
+            self._inner_alarmed = bool(inner.alarm)
+            self._flag = self._inner_alarmed or bool(inner.warning)
 
     @property
     def statistic(self) -> float:
@@ -141,6 +147,7 @@ class Supervisor:
         self._champions: dict[str, OnlineLearner] = {}
         self._realized: dict[str, tuple[float, float]] = {}
         self._shadow: dict[str, float] = {}
+        self._predicted: dict[str, dict[object, float]] = {}
         self.promotions = 0
         self.rollbacks = 0
 
@@ -155,6 +162,21 @@ class Supervisor:
     def decider(self, key: str) -> OnlineLearner:
         """The champion once there is one; before the first promotion, the challenger."""
         return self._champions.get(key) or self.challenger(key)
+
+    def win_probability(self, learner: OnlineLearner, signal_id: str, features: Features) -> float:
+        """``learner``'s probability of a win for the signal, predicted once per model state.
+
+        The same signal is scored at its decision, at its shadow outcome and at its trade, by
+        the champion and the challenger; one of them is often unchanged since it was last asked
+        (the champion only changes when promoted, the challenger only when it learns), and
+        river predicts the same for the same model and features, so its answer is reused.
+        """
+        state = learner.state
+        known = self._predicted.setdefault(signal_id, {})
+        p = known.get(state) if state is not None else None
+        if p is None:
+            p = known[state] = learner.predict_proba_one(features)[True]
+        return p
 
     def _promote(self) -> None:
         self._champions = {k: copy.deepcopy(v) for k, v in self._challengers.items()}
@@ -200,12 +222,13 @@ class Supervisor:
                          profit: float, stake: float, holdout: bool) -> bool:
         """A closed trade; returns whether the challenger may learn from it."""
         if not holdout:
-            p = self.challenger(key).predict_proba_one(features)[True]
+            p = self.win_probability(self.challenger(key), signal_id, features)
             self._detectors["self_fit_gap"].update(float(win) - p, False)
         shadow = self._shadow.pop(signal_id, None)
         if shadow is None:
             self._realized[signal_id] = (profit, stake)
         else:
+            self._predicted.pop(signal_id, None)  # shadow and trade both seen: no more asks
             self._execution(profit, shadow, stake)
         allowed = self.learning_allowed
         if allowed:
@@ -215,8 +238,8 @@ class Supervisor:
     def observe_shadow(self, key: str, signal_id: str, features: Features, win: bool,
                        profit: float, taken: bool) -> None:
         """A shadow outcome: the unbiased yardstick for champion, challenger and calibration."""
-        p_challenger = self.challenger(key).predict_proba_one(features)[True]
-        p_champion = self.decider(key).predict_proba_one(features)[True]
+        p_challenger = self.win_probability(self.challenger(key), signal_id, features)
+        p_champion = self.win_probability(self.decider(key), signal_id, features)
         loss = log_loss(p_challenger, win)
         if key in self._champions:
             self._detectors["paired_loss"].update(loss, log_loss(p_champion, win))
@@ -228,6 +251,8 @@ class Supervisor:
             self._execution(realized[0], profit, realized[1])
         elif taken:
             self._shadow[signal_id] = profit
+        if not taken or realized is not None:  # no trade to come: no more asks
+            self._predicted.pop(signal_id, None)
 
     def _execution(self, realized: float, shadow: float, stake: float) -> None:
         self._detectors["execution_gap"].update(realized, shadow)

@@ -23,6 +23,10 @@ class Detector(base.Base):
     """
 
     warmup: int = 0
+    # Class-level starting values, so that a subclass whose ``_reset`` leaves them out still
+    # has them (``update`` runs on every outcome; a getattr with a default costs more).
+    _n: int = 0
+    _alarmed: bool = False
 
     def _reset(self) -> None:
         raise NotImplementedError
@@ -32,17 +36,17 @@ class Detector(base.Base):
 
     def update(self, *values: Any) -> None:
         """Add one observation; an alarm raised by the previous one is cleared first."""
-        if getattr(self, "_alarmed", False):
+        if self._alarmed:
             self._reset()
             self._n = 0
         self._update(*values)
-        self._n = getattr(self, "_n", 0) + 1
+        self._n += 1
         self._alarmed = self.alarm
 
     @property
     def n(self) -> int:
         """Observations since the last reset."""
-        return getattr(self, "_n", 0)
+        return self._n
 
     @property
     def statistic(self) -> float:

@@ -227,8 +227,7 @@ class Guard:
         _check_now(now)
         self._dwell += 1
         # Read every detector once per step: their properties may cost a window's statistic.
-        self._alarms = self._flagged("alarm")
-        self._warnings = self._flagged("warning")
+        self._alarms, self._warnings = self._flagged()
         noisy = self._alarms or self._warnings
         self._quiet = 0 if noisy else self._quiet + 1
         verdict = _RULES[self._state](self)
@@ -237,9 +236,19 @@ class Guard:
         trigger, reason, values = verdict
         return self.fire(trigger, now=now, reason=reason, values=values)
 
-    def _flagged(self, flag: str) -> dict[str, Detector]:
-        """The detectors whose ``flag`` property is set."""
-        return {name: d for name, d in self._detectors.items() if getattr(d, flag)}
+    def _flagged(self) -> tuple[dict[str, Detector], dict[str, Detector]]:
+        """The detectors whose ``alarm`` is set, and those whose ``warning`` is set.
+
+        One pass reading the properties by name, not by ``getattr``: this runs on every outcome.
+        """
+        alarms: dict[str, Detector] = {}
+        warnings: dict[str, Detector] = {}
+        for name, detector in self._detectors.items():
+            if detector.alarm:
+                alarms[name] = detector
+            if detector.warning:
+                warnings[name] = detector
+        return alarms, warnings
 
     def _alarming(self, names: tuple[str, ...] | None = None) -> dict[str, Detector]:
         """This step's alarming detectors, among ``names`` (None for all)."""

@@ -26,6 +26,8 @@ _BET_CAP = 0.5
 #: Effective memory, in observations, of each bettor's mean and variance estimates: the whole
 #: history, and an exponential forgetting that catches up with a change after a quiet stretch.
 _MEMORIES = (math.inf, 100.0)
+#: The smallest learning rate of the forgetting bettor, ``1 / _MEMORIES[1]``.
+_FORGET = 1.0 / _MEMORIES[1]
 
 
 def _check_alpha(owner: str, value: Any) -> None:
@@ -143,35 +145,54 @@ class BettingMean(base.Base):
 
     def _reset(self) -> None:
         self._n = 0
-        # One entry per bettor (see _MEMORIES), each starting from the prior pseudo-observation.
-        self._means = [float(self.margin)] * len(_MEMORIES)
-        self._variances = [self.bound**2 / 4.0] * len(_MEMORIES)
-        self._log_wealths = [0.0] * len(_MEMORIES)
+        # One mean, variance and log wealth per bettor (see _MEMORIES), each starting from the
+        # prior pseudo-observation. Scalars, not lists: ``update`` runs on every outcome.
+        self._mean_all = self._mean_recent = float(self.margin)
+        self._variance_all = self._variance_recent = self.bound**2 / 4.0
+        self._log_wealth_all = self._log_wealth_recent = 0.0
         self._log_wealth = 0.0
         self._rejected = False
+        # Derived from the parameters once, not on every update.
+        self._max_bet = _BET_CAP / (self.bound + self.margin)
+        self._log_threshold = math.log(1.0 / self.alpha)
 
     def _bet(self, mean: float, variance: float) -> float:
         """aGRAPA: the growth-optimal fraction for the estimated edge, clipped."""
         edge = mean - self.margin
         if edge <= 0.0:
             return 0.0
-        return min(edge / (variance + edge * edge), _BET_CAP / (self.bound + self.margin))
+        edge_bet = edge / (variance + edge * edge)
+        return edge_bet if edge_bet <= self._max_bet else self._max_bet  # min(), first on ties
 
     def update(self, x: float) -> None:
-        """Bet on one observation, then learn from it."""
-        value = min(max(_finite("BettingMean", "x", x), -self.bound), self.bound)
-        self._n += 1
-        for i, memory in enumerate(_MEMORIES):
-            mean, variance = self._means[i], self._variances[i]
-            self._log_wealths[i] += math.log1p(self._bet(mean, variance) * (value - self.margin))
-            rate = max(1.0 / (self._n + 1), 1.0 / memory)  # the prior weighs one observation
-            step = value - mean
-            self._means[i] = mean + rate * step
-            self._variances[i] = (1.0 - rate) * (variance + rate * step * step)
-        high = max(self._log_wealths)
-        total = sum(math.exp(w - high) for w in self._log_wealths)
-        self._log_wealth = high + math.log(total / len(self._log_wealths))
-        if self._log_wealth >= self.log_threshold:
+        """Bet on one observation, then learn from it.
+
+        The two bettors are written out rather than looped over: this runs a few times per
+        outcome of the guarded loop, and the loop's bookkeeping cost more than the arithmetic.
+        """
+        if type(x) is not float or not math.isfinite(x):
+            x = _finite("BettingMean", "x", x)
+        bound, margin = self.bound, self.margin
+        value = x if -bound <= x <= bound else (bound if x > bound else -bound)
+        self._n = n = self._n + 1
+        rate_all = 1.0 / (n + 1)  # the prior weighs one observation
+        rate_recent = rate_all if rate_all >= _FORGET else _FORGET  # max(), first on ties
+        mean, variance = self._mean_all, self._variance_all
+        self._log_wealth_all += math.log1p(self._bet(mean, variance) * (value - margin))
+        step = value - mean
+        self._mean_all = mean + rate_all * step
+        self._variance_all = (1.0 - rate_all) * (variance + rate_all * step * step)
+        mean, variance = self._mean_recent, self._variance_recent
+        self._log_wealth_recent += math.log1p(self._bet(mean, variance) * (value - margin))
+        step = value - mean
+        self._mean_recent = mean + rate_recent * step
+        self._variance_recent = (1.0 - rate_recent) * (variance + rate_recent * step * step)
+        # log of the average wealth, by log-sum-exp about the larger of the two
+        first, second = self._log_wealth_all, self._log_wealth_recent
+        high = second if second > first else first  # max(), first on ties
+        total = math.exp(first - high) + math.exp(second - high)
+        self._log_wealth = high + math.log(total / 2)
+        if self._log_wealth >= self._log_threshold:
             self._rejected = True
 
     @property
@@ -200,4 +221,4 @@ class BettingMean(base.Base):
     @property
     def log_threshold(self) -> float:
         """``log(1 / alpha)``, the level ``log_wealth`` is compared with."""
-        return math.log(1.0 / self.alpha)
+        return self._log_threshold
