@@ -95,7 +95,12 @@ def _uniform(seed: int, key: str) -> float:
 
 
 def _finite(features: Features | None) -> bool:
-    return bool(features) and all(math.isfinite(v) for v in features.values())  # type: ignore[union-attr]
+    if not features:
+        return False
+    for value in features.values():  # a loop, not all(generator): this runs for every signal
+        if not math.isfinite(value):
+            return False
+    return True
 
 
 class FeedbackLoop:
@@ -172,13 +177,7 @@ class FeedbackLoop:
 
         Without the guard it also decides; with the guard it is the challenger.
         """
-        key = self._key(pair)
-        if self._supervisor is not None:
-            return self._supervisor.challenger(key)
-        learner = self._learners.get(key)
-        if learner is None:
-            learner = self._learners[key] = self._new_learner()
-        return learner
+        return self._learner_by_key(self._key(pair))
 
     def decider_for(self, pair: str) -> OnlineLearner:
         """The learner whose probability gates ``pair``: the champion when the guard is on."""
@@ -277,6 +276,38 @@ class FeedbackLoop:
             return 1.0
         factor = decision.probability / max(s.threshold, 1e-9)
         return min(s.stake_factor_max, max(s.stake_factor_min, factor))
+
+    def adopt(self, signal: Signal, decision: Decision) -> None:
+        """Take back a signal decided before a restart, so its trade is learned when it closes.
+
+        The loop restored from a checkpoint may be older than the decision; the ledger kept
+        both. A signal the loop already knows is left as it is.
+        """
+        if signal.signal_id in self._decisions:
+            return
+        self._decisions[signal.signal_id] = decision
+        if decision.take:
+            self._open[signal.signal_id] = _Open(signal, decision, _finite(signal.features))
+
+    def relearn(self, key: str, features: Features, win: bool, weight: float) -> int:
+        """Learn an outcome again, from the ledger, on top of a restored checkpoint; returns
+        how many outcomes that learner has learned. ``key`` is the learner's (a pair, or
+        ``"*"`` for the global scope): see ``learner_key``."""
+        learner = self._learner_by_key(key)
+        learner.learn_one(features, win, w=weight)
+        return learner.n_learned
+
+    def learner_key(self, pair: str) -> str:
+        """The key of the learner that learns for ``pair``, as the ledger records it."""
+        return self._key(pair)
+
+    def _learner_by_key(self, key: str) -> OnlineLearner:
+        if self._supervisor is not None:
+            return self._supervisor.challenger(key)
+        learner = self._learners.get(key)
+        if learner is None:
+            learner = self._learners[key] = self._new_learner()
+        return learner
 
     def forget_signal(self, signal_id: str) -> None:
         """The entry never filled (timeout, cancel): no outcome will come for this signal."""

@@ -18,6 +18,7 @@ CORE = [
     "freqtrade_feedback.loop",
     "freqtrade_feedback.lab",
     "freqtrade_feedback.guard",
+    "freqtrade_feedback.journal",
     "freqtrade_feedback.shadow",
     "freqtrade_feedback.supervisor",
 ]

@@ -198,6 +198,30 @@ SCHEMA: Final[dict[str, Any]] = {
             "starts with 'fb_'.",
         },
         "guard": GUARD_SCHEMA,
+        "ledger_url": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "default": None,
+            "description": "SQLAlchemy URL of the ledger that records every signal, decision, "
+            "outcome, learning step, guard event and checkpoint in dry-run and live. null: a "
+            "SQLite file user_data/feedback/<strategy>/ledger.sqlite. Several bots may share "
+            "one PostgreSQL database, e.g. 'postgresql+psycopg://user:pw@host/feedback'.",
+        },
+        "checkpoint_every": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 50,
+            "description": "Learned outcomes between two checkpoints of the whole loop in "
+            "dry-run and live. Outcomes learned after the last checkpoint are learned again "
+            "from the ledger at restart, so a smaller value only makes restarts faster.",
+        },
+        "checkpoints_keep": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 3,
+            "description": "Checkpoint files kept; older ones are deleted. A corrupted latest "
+            "checkpoint falls back to the one before it.",
+        },
         "seed": {
             "type": "integer",
             "minimum": 0,

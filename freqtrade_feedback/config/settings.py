@@ -53,4 +53,7 @@ class FeedbackSettings:
     default_features: bool = True
     feature_columns: tuple[str, ...] | None = None
     guard: GuardSettings = field(default_factory=GuardSettings)
+    ledger_url: str | None = None
+    checkpoint_every: int = 50
+    checkpoints_keep: int = 3
     seed: int = 0

@@ -37,10 +37,10 @@ from freqtrade_feedback.ledger.tables import (
     require_aware,
 )
 from freqtrade_feedback.ledger.unit_of_work import UnitOfWork
+from freqtrade_feedback.loop import Decision, DecisionReason, Signal
 
 if TYPE_CHECKING:
     from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
-    from freqtrade_feedback.loop import Decision, Signal
 
 
 def _insert_once(session: Session, row: Base, exists: Callable[[], bool]) -> bool:
@@ -292,6 +292,25 @@ class Ledger:
         with self._uow.read("read outcomes") as s:
             stmt = select(OutcomeRow.trade_id).where(OutcomeRow.trade_id.is_not(None)).distinct()
             return set(s.scalars(stmt))
+
+    def signal(self, signal_id: str) -> tuple[Signal, Decision] | None:
+        """A recorded signal and the gate's decision on it; ``None`` unless both were recorded.
+
+        After a restart, what lets a trade opened before it be learned when it closes: the
+        loop restored from an older checkpoint may never have seen its signal.
+        """
+        with self._uow.read("read a signal") as s:
+            row, decided = s.get(SignalRow, signal_id), s.get(DecisionRow, signal_id)
+            if row is None or decided is None:
+                return None
+            features = row.features
+            signal = Signal(row.pair, row.candle, side=row.side, tag=row.tag,  # type: ignore[arg-type]
+                            features=None if features is None else {
+                                k: float("nan") if v is None else v for k, v in features.items()})
+            decision = Decision(decided.signal_id, decided.take, DecisionReason(decided.reason),
+                                decided.probability, decided.propensity, decided.decided_at,
+                                decided.trained_on)
+        return signal, decision
 
     def learn_steps(self, *, after: int = 0) -> list[LearnStep]:
         """Learning steps after ledger position ``after``, in order: what to replay on top of

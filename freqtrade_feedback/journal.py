@@ -1,0 +1,292 @@
+"""The loop made durable for dry-run and live: the ledger first, then the loop, learning once.
+
+A bot runs for weeks and restarts, crashes or is killed in between. The loop owns all learned
+state in memory; the journal wraps it so that every event is also recorded in the ledger, and
+so that a restart rebuilds the same loop: the newest checkpoint the ledger vouches for, plus the
+learning steps recorded after it, learned again in order.
+
+**Exactly once.** A realized outcome is keyed by its trade and exit order. The outcome, its
+learning step and (every ``checkpoint_every`` steps) a checkpoint commit in one ledger
+transaction, after the loop learned in memory. A crash before the commit leaves no trace in the
+ledger, so the trade is reported again (Freqtrade's own database still has it: reconciliation)
+and learned then; a crash after it leaves the step in the ledger, so the restart learns it again
+from there, and a second report of the same key is ignored. Either way each outcome is learned
+once by the learner that survives.
+
+What a restart does not rebuild: the guard's detectors and champion are restored as of the last
+checkpoint (its learning steps rebuild the learners, not the detectors' evidence), and pending
+shadow outcomes live in the adapter's shadow book. ``checkpoint_every=1`` makes both exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.exceptions import LedgerError
+from freqtrade_feedback.guard.states import Transition
+from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
+from freqtrade_feedback.ledger import CheckpointStore, Ledger, realized_key, shadow_key
+from freqtrade_feedback.ledger.engine import default_url, strategy_folder
+from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+"""Folder of the checkpoint files, inside the journal's folder."""
+
+
+@dataclass(frozen=True)
+class ClosedTrade:
+    """A trade closed in Freqtrade's database, as reconciliation needs it.
+
+    ``signal_id`` is ``None`` for a trade that carries no signal id: opened before the plugin
+    was installed, or by hand. Its outcome is recorded, never learned.
+    """
+
+    trade_id: int
+    exit_order_id: str
+    pair: str
+    profit_ratio: float
+    closed_at: datetime
+    exit_reason: str = ""
+    signal_id: str | None = None
+
+
+def _fits(restored: FeedbackSettings, wanted: FeedbackSettings) -> bool:
+    """Whether learners saved under ``restored`` settings can serve ``wanted`` ones: the same
+    model, scope and guard. Thresholds, stakes and the rest may change across a restart."""
+    return (
+        restored.learner == wanted.learner
+        and dict(restored.learner_params) == dict(wanted.learner_params)
+        and restored.scope == wanted.scope
+        and restored.guard.enabled == wanted.guard.enabled
+        and restored.seed == wanted.seed
+    )
+
+
+class Journal:
+    """A :class:`FeedbackLoop` whose every event is recorded in a ledger, restartable.
+
+    Parameters
+    ----------
+    settings
+        The loop's settings; a restored loop gets them unless its learners do not fit them
+        (another model, scope, seed or guard), in which case it starts fresh, with a warning.
+    ledger
+        Where events, learning steps and checkpoints are recorded.
+    folder
+        Folder of the checkpoint files (created owner-only when first written).
+    checkpoint_every
+        Learning steps between two checkpoints (``settings.checkpoint_every`` by default).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from datetime import UTC, datetime, timedelta
+    >>> folder = tempfile.mkdtemp()
+    >>> settings = FeedbackSettings(min_outcomes=1)
+    >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> journal = Journal(settings, Ledger(f"sqlite:///{folder}/ledger.sqlite"), folder)
+    >>> signal = Signal("BTC/USDT", t0, features={"rsi": 0.3})
+    >>> journal.on_signal(signal, now=t0).take
+    True
+    >>> t1 = t0 + timedelta(hours=1)
+    >>> closed = dict(trade_id=1, exit_order_id="x1", profit_ratio=0.01, now=t1)
+    >>> journal.on_trade_closed(signal.signal_id, **closed).learned
+    True
+    >>> journal.on_trade_closed(signal.signal_id, **closed) is None  # reported twice
+    True
+
+    A restart (here, a second journal on the same folder) learns nothing twice:
+
+    >>> again = Journal(settings, Ledger(f"sqlite:///{folder}/ledger.sqlite"), folder)
+    >>> again.loop.learner_for("BTC/USDT").n_learned, again.ledger.counts()["learned"]
+    (1, 1)
+    """
+
+    def __init__(
+        self,
+        settings: FeedbackSettings,
+        ledger: Ledger,
+        folder: str | Path,
+        checkpoint_every: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.store = CheckpointStore(Path(folder) / CHECKPOINTS, ledger,
+                                     keep=settings.checkpoints_keep)
+        self.checkpoint_every = checkpoint_every or settings.checkpoint_every
+        self.loop = FeedbackLoop(settings)
+        self._since_checkpoint = 0
+        self._last_transition: Transition | None = None
+        self.restore()
+
+    @classmethod
+    def open(cls, settings: FeedbackSettings, user_data_dir: str | Path,
+             strategy_name: str) -> Journal:
+        """The journal of a strategy in dry-run or live: checkpoints in
+        ``<user_data_dir>/feedback/<strategy_name>/``, the ledger there too unless
+        ``settings.ledger_url`` names another database."""
+        folder = strategy_folder(user_data_dir, strategy_name)
+        url = settings.ledger_url or default_url(user_data_dir, strategy_name)
+        return cls(settings, Ledger(url), folder)
+
+    # -- restart ---------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Rebuild the loop from the ledger: newest valid checkpoint, then the learning steps
+        recorded after it. Returns how many steps were learned again."""
+        restored = self.store.load_latest()
+        loop, position = FeedbackLoop(self.settings), 0
+        if restored is not None and isinstance(restored.state, FeedbackLoop):
+            if _fits(restored.state.settings, self.settings):
+                loop, position = restored.state, restored.checkpoint.position
+                loop.settings = self.settings
+            else:
+                logger.warning(
+                    "The checkpoint %s was made with another learner, scope, seed or guard "
+                    "setting: a fresh learner learns again every outcome the ledger holds.",
+                    restored.checkpoint.path)
+        steps = [s for s in self.ledger.learn_steps(after=position)
+                 if s.features is not None and s.scope == self.settings.scope]
+        for step in steps:
+            loop.relearn(step.learner_key, step.features, step.win, step.weight)  # type: ignore[arg-type]
+        self.loop = loop
+        self._since_checkpoint = len(steps)
+        history = self._transitions()
+        self._last_transition = history[-1] if history else None
+        if restored is not None or steps:
+            logger.info("Feedback loop restored from %s: %d learned outcomes replayed from the "
+                        "ledger %s.", restored.checkpoint.path if restored else "no checkpoint",
+                        len(steps), self.ledger.where)
+        return len(steps)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def on_signal(self, signal: Signal, *, now: datetime) -> Decision:
+        """Decide on a signal and record both; a signal decided before a restart keeps the
+        decision the ledger recorded for it."""
+        known = self.loop.decision(signal.signal_id)
+        if known is not None:
+            return known
+        recorded = self.ledger.signal(signal.signal_id)
+        if recorded is not None:
+            self.loop.adopt(*recorded)
+            return recorded[1]
+        decision = self.loop.on_signal(signal, now=now)
+        with self.ledger.transaction():
+            self.ledger.record_signal(signal)
+            self.ledger.record_decision(decision)
+            self._record_transitions()
+        return decision
+
+    def on_trade_closed(
+        self,
+        signal_id: str,
+        *,
+        trade_id: int,
+        exit_order_id: str,
+        profit_ratio: float,
+        now: datetime,
+        exit_reason: str = "",
+        pair: str | None = None,
+    ) -> RealizedOutcome | None:
+        """Record a closed trade and learn from it, once: ``None`` if its key was recorded
+        before (a replayed callback, or a trade reconciled already)."""
+        key = realized_key(trade_id, exit_order_id)
+        if self.ledger.has_outcome(key):
+            return None
+        if self.loop.decision(signal_id) is None:
+            recorded = self.ledger.signal(signal_id)
+            if recorded is not None:
+                self.loop.adopt(*recorded)
+        try:
+            with self.ledger.transaction():
+                outcome = self.loop.on_trade_closed(
+                    signal_id, profit_ratio=profit_ratio, now=now, exit_reason=exit_reason,
+                    trade_id=trade_id, pair=pair)
+                self.ledger.record_outcome(outcome, key=key)
+                if outcome.learned:
+                    self._mark_learned(key, outcome, now)
+                self._record_transitions()
+        except LedgerError:
+            self._rewind()
+            raise
+        return outcome
+
+    def _mark_learned(self, key: str, outcome: RealizedOutcome, now: datetime) -> None:
+        learner_key = self.loop.learner_key(outcome.pair)
+        n = self.loop.learner_for(outcome.pair).n_learned
+        self.ledger.mark_learned(key, scope=self.settings.scope, learner_key=learner_key,
+                                 now=now, n_learned=n)
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.checkpoint_every:
+            self.store.save(self.loop, now=now)
+            self._since_checkpoint = 0
+
+    def _rewind(self) -> None:
+        """The ledger refused an outcome the loop had learned in memory: go back to what the
+        ledger knows, so the outcome is learned once, when it is reported again."""
+        try:
+            self.restore()
+        except LedgerError:
+            logger.warning("The ledger %s cannot be read either: the loop keeps its memory, "
+                           "which may hold an outcome the ledger did not record.",
+                           self.ledger.where)
+
+    def on_shadow(self, signal_id: str, *, profit_ratio: float, now: datetime,
+                  pair: str | None = None) -> ShadowRecord:
+        """Record a signal's shadow outcome (the guard observes it, nobody learns it)."""
+        record = self.loop.on_shadow(signal_id, profit_ratio=profit_ratio, now=now, pair=pair)
+        with self.ledger.transaction():
+            self.ledger.record_shadow(record, key=shadow_key(signal_id))
+            self._record_transitions()
+        return record
+
+    def reconcile(self, trades: Iterable[ClosedTrade]) -> int:
+        """Record the closed trades the ledger has not seen (closed while the bot was down, or
+        before the plugin was installed): learned once when their signal was recorded, else
+        recorded as not learned with the reason. Returns how many were new."""
+        new = 0
+        for trade in trades:
+            signal_id = trade.signal_id or f"{trade.pair}|trade:{trade.trade_id}"
+            outcome = self.on_trade_closed(
+                signal_id, trade_id=trade.trade_id, exit_order_id=trade.exit_order_id,
+                profit_ratio=trade.profit_ratio, now=trade.closed_at,
+                exit_reason=trade.exit_reason, pair=trade.pair)
+            new += outcome is not None
+        return new
+
+    def checkpoint(self, *, now: datetime) -> None:
+        """Save the whole loop now (at shutdown, or before an operator changes it)."""
+        with self.ledger.transaction():
+            self.store.save(self.loop, now=now)
+        self._since_checkpoint = 0
+
+    # -- guard events ----------------------------------------------------------------------
+
+    def _transitions(self) -> tuple[Transition, ...]:
+        supervisor = self.loop.supervisor
+        return () if supervisor is None else supervisor.transitions
+
+    def _record_transitions(self) -> None:
+        """Record the guard's moves since the last recorded one (inside the caller's unit)."""
+        history = self._transitions()
+        if not history or history[-1] is self._last_transition:
+            return
+        start = 0
+        for i in range(len(history) - 1, -1, -1):
+            if history[i] is self._last_transition:
+                start = i + 1
+                break
+        for transition in history[start:]:
+            self.ledger.record_transition(transition)
+        self._last_transition = history[-1]
+
+
+__all__ = ["CHECKPOINTS", "ClosedTrade", "Journal"]

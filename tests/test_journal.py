@@ -1,0 +1,263 @@
+"""The journal: every event in the ledger, exactly-once learning across restarts and crashes."""
+
+from __future__ import annotations
+
+import random
+import signal as signals
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.config.settings import GuardSettings
+from freqtrade_feedback.exceptions import LedgerError
+from freqtrade_feedback.journal import CHECKPOINTS, ClosedTrade, Journal
+from freqtrade_feedback.labels import LearnStatus
+from freqtrade_feedback.ledger import Ledger
+from freqtrade_feedback.loop import Signal
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+PROBES = [{"a": a / 3, "b": -a / 5} for a in range(-3, 4)]
+
+
+def _stream(n: int, seed: int = 0) -> list[tuple[Signal, float, int]]:
+    """Signals on two pairs, each with the profit its trade makes and the step it closes at."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        pair = ("BTC/USDT", "ETH/USDT")[i % 2]
+        a, b = rng.gauss(0, 1), rng.gauss(0, 1)
+        profit = 0.01 * (a - 0.5 * b + rng.gauss(0, 1))
+        signal = Signal(pair, T0 + timedelta(minutes=5 * i), features={"a": a, "b": b})
+        out.append((signal, profit, i + rng.randint(1, 6)))
+    return out
+
+
+def drive(journal: Journal, stream: list[tuple[Signal, float, int]], stop: int | None = None,
+          tick: Callable[[int], None] | None = None) -> None:
+    """Deliver the stream from its start, as a bot re-reporting everything after a restart
+    would; ``stop`` ends it after that many signals, with trades still open (a crash);
+    ``tick`` is told each signal's index before it is delivered."""
+    closing: dict[int, list[tuple[int, Signal, float]]] = {}
+    for i, (signal, profit, closes) in enumerate(stream):
+        if i == stop:
+            return
+        if tick is not None:
+            tick(i)
+        for trade_id, closed, p in closing.pop(i, []):
+            journal.on_trade_closed(closed.signal_id, trade_id=trade_id, exit_order_id="x",
+                                    profit_ratio=p, now=signal.candle, pair=closed.pair)
+        if journal.on_signal(signal, now=signal.candle).take:
+            closing.setdefault(closes, []).append((i, signal, profit))
+    end = stream[-1][0].candle + timedelta(hours=1)
+    for step in sorted(closing):
+        for trade_id, closed, p in closing[step]:
+            journal.on_trade_closed(closed.signal_id, trade_id=trade_id, exit_order_id="x",
+                                    profit_ratio=p, now=end, pair=closed.pair)
+
+
+def _settings(**overrides: object) -> FeedbackSettings:
+    params: dict[str, object] = {"min_outcomes": 5, "checkpoint_every": 7}
+    params.update(overrides)
+    return FeedbackSettings(**params)  # type: ignore[arg-type]
+
+
+def _journal(folder: Path, settings: FeedbackSettings | None = None) -> Journal:
+    return Journal(settings or _settings(), Ledger(f"sqlite:///{folder}/ledger.sqlite"), folder)
+
+
+def _fingerprint(journal: Journal) -> list[tuple[str, int, list[float]]]:
+    """Each learner's count and its probabilities on fixed probes: equal only if equal."""
+    return [
+        (pair, journal.loop.learner_for(pair).n_learned,
+         [journal.loop.learner_for(pair).predict_proba_one(x)[True] for x in PROBES])
+        for pair in ("BTC/USDT", "ETH/USDT")
+    ]
+
+
+@pytest.fixture(scope="module")
+def stream() -> list[tuple[Signal, float, int]]:
+    return _stream(160)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(stream, tmp_path_factory) -> Journal:
+    journal = _journal(tmp_path_factory.mktemp("uninterrupted"))
+    drive(journal, stream)
+    return journal
+
+
+def test_every_event_is_recorded_and_each_outcome_learned_once(uninterrupted, stream):
+    counts = uninterrupted.ledger.counts()
+    taken = sum(d.take for d in uninterrupted.loop.decisions)
+    assert counts["signals"] == counts["decisions"] == len(stream)
+    assert counts["outcomes"] == taken > 0
+    assert counts["learned"] == uninterrupted.loop.n_learned == taken
+    assert len(uninterrupted.ledger.learned_keys()) == taken
+    assert 0 < counts["checkpoints"] <= uninterrupted.settings.checkpoints_keep
+
+
+def test_a_second_report_of_a_trade_is_ignored(uninterrupted, stream):
+    before = _fingerprint(uninterrupted)
+    signal = stream[0][0]
+    again = uninterrupted.on_trade_closed(signal.signal_id, trade_id=0, exit_order_id="x",
+                                          profit_ratio=-0.05, now=T0, pair=signal.pair)
+    assert again is None
+    assert _fingerprint(uninterrupted) == before
+
+
+def test_restarts_at_every_point_rebuild_the_same_learner(uninterrupted, stream, tmp_path):
+    """Stop after k signals (no final checkpoint: as a crash), restart, deliver everything
+    again: the learner ends exactly as the uninterrupted one, and nothing is learned twice."""
+    for k in (1, 9, 23, 50, 77, 101, 140):
+        drive(_journal(tmp_path), stream, stop=k)
+    journal = _journal(tmp_path)
+    drive(journal, stream)
+    assert _fingerprint(journal) == _fingerprint(uninterrupted)
+    assert journal.ledger.counts()["learned"] == uninterrupted.ledger.counts()["learned"]
+
+
+def test_a_corrupted_checkpoint_falls_back_and_replays_more(uninterrupted, stream, tmp_path,
+                                                           caplog):
+    drive(_journal(tmp_path), stream)
+    newest = tmp_path / CHECKPOINTS / _journal(tmp_path).ledger.checkpoints()[0].path
+    newest.write_bytes(newest.read_bytes()[:-10])
+    restarted = _journal(tmp_path)
+    assert "Skipping the checkpoint" in caplog.text and newest.name in caplog.text
+    assert _fingerprint(restarted) == _fingerprint(uninterrupted)
+
+
+def test_a_trade_open_across_a_restart_is_learned_when_it_closes(tmp_path):
+    settings = _settings(min_outcomes=0)
+    first = _journal(tmp_path, settings)
+    signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
+    assert first.on_signal(signal, now=T0).take
+    restarted = _journal(tmp_path, settings)  # the checkpoint, if any, predates the signal
+    assert restarted.loop.decision(signal.signal_id) is None
+    outcome = restarted.on_trade_closed(signal.signal_id, trade_id=7, exit_order_id="e",
+                                        profit_ratio=0.02, now=T0 + timedelta(hours=2))
+    assert outcome is not None and outcome.status is LearnStatus.LEARNED
+    assert restarted.loop.learner_for("BTC/USDT").n_learned == 1
+
+
+def test_reconcile_learns_known_signals_once_and_records_unknown_ones(tmp_path):
+    journal = _journal(tmp_path, _settings(min_outcomes=0))
+    signal = Signal("ETH/USDT", T0, features={"a": 0.5, "b": 0.5})
+    journal.on_signal(signal, now=T0)
+    later = T0 + timedelta(hours=3)
+    trades = [
+        ClosedTrade(1, "e1", "ETH/USDT", 0.01, later, "roi", signal.signal_id),
+        ClosedTrade(2, "e2", "ETH/USDT", -0.01, later, "stop_loss", None),
+    ]
+    assert journal.reconcile(trades) == 2
+    assert journal.reconcile(trades) == 0
+    assert journal.ledger.counts()["learned"] == 1
+    assert journal.ledger.not_learned_by_status() == {"unknown_signal": 1}
+    assert journal.ledger.reconciled_trade_ids() == {1, 2}
+
+
+def test_a_ledger_that_cannot_be_written_learns_nothing_in_memory(tmp_path):
+    journal = _journal(tmp_path, _settings(min_outcomes=0))
+    signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
+    journal.on_signal(signal, now=T0)
+    journal.ledger.close()
+    journal.ledger = Ledger(f"sqlite:///file:{tmp_path}/ledger.sqlite?mode=ro&uri=true")
+    with pytest.raises(LedgerError):
+        journal.on_trade_closed(signal.signal_id, trade_id=1, exit_order_id="e",
+                                profit_ratio=0.01, now=T0 + timedelta(hours=1))
+    assert journal.loop.n_learned == 0
+
+
+def test_a_new_threshold_keeps_the_learner_and_a_new_learner_relearns_the_ledger(
+        uninterrupted, stream, tmp_path, caplog):
+    drive(_journal(tmp_path), stream)
+    stricter = _journal(tmp_path, _settings(threshold=0.7))
+    assert stricter.loop.settings.threshold == 0.7
+    assert _fingerprint(stricter) == _fingerprint(uninterrupted)
+    tree = _journal(tmp_path, _settings(learner="hoeffding"))
+    assert "learns again every outcome" in caplog.text
+    learned = uninterrupted.ledger.counts()["learned"]
+    assert sum(n for _, n, _ in _fingerprint(tree)) == learned
+
+
+def test_open_puts_ledger_and_checkpoints_under_user_data(tmp_path):
+    journal = Journal.open(_settings(checkpoint_every=1, min_outcomes=0), tmp_path, "My Strat")
+    drive(journal, _stream(6))
+    folder = tmp_path / "feedback" / "My_Strat"
+    assert (folder / "ledger.sqlite").is_file()
+    assert list((folder / CHECKPOINTS).glob("checkpoint-*.pkl"))
+    elsewhere = f"sqlite:///{tmp_path}/shared.sqlite"
+    shared = Journal.open(_settings(ledger_url=elsewhere), tmp_path, "Other")
+    assert shared.ledger.where.endswith("shared.sqlite")
+
+
+def test_guard_transitions_are_recorded(tmp_path):
+    settings = _settings(guard=GuardSettings(enabled=True), min_outcomes=1)
+    journal = _journal(tmp_path, settings)
+    drive(journal, _stream(60, seed=3))
+    journal.loop.supervisor._guard.fire("manual_freeze", now=T0, reason="operator")  # type: ignore[union-attr]
+    signal = Signal("BTC/USDT", T0 + timedelta(days=2), features={"a": 0.0, "b": 0.0})
+    journal.on_signal(signal, now=signal.candle)
+    events = journal.ledger.guard_events(last=100)
+    assert events and events[-1].reason == "operator"
+    assert journal.ledger.guard_state().value == "frozen"  # type: ignore[union-attr]
+
+
+_DRIVER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_journal import _journal, _stream, drive
+stream = _stream(480)
+journal = _journal(Path(sys.argv[1]))
+drive(journal, stream, tick=lambda i: print(i, flush=True))
+"""
+
+
+def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path):
+    """The real thing: a process killed with SIGKILL mid-work, 20 times, then run to the end.
+
+    Each run starts over from the first signal (a restarted bot is told everything again),
+    and the driver reports each signal's index: each kill lands a few milliseconds after
+    its chosen signal, 20 points spread over the stream, while a decision, an outcome or a
+    checkpoint is being written. A kill counts as mid-stream if the ledger moved since the
+    previous one and the stream was not finished: at least 10 such kills are required.
+    """
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(_DRIVER.format(tests=str(Path(__file__).parent))))
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    (tmp_path / "uninterrupted").mkdir()
+    uninterrupted = _journal(tmp_path / "uninterrupted")
+    drive(uninterrupted, _stream(480))
+    rng = random.Random(11)
+    points = sorted(rng.sample(range(5, 475), 20))
+    progress = [0]
+    for point in points:
+        process = subprocess.Popen([sys.executable, str(script), str(folder)],
+                                   stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:  # the signal index the driver is about to deliver
+            if int(line) >= point:
+                break
+        time.sleep(rng.uniform(0.0, 0.01))  # somewhere inside the next few events
+        process.send_signal(signals.SIGKILL)
+        process.wait()
+        with Ledger(f"sqlite:///{folder}/ledger.sqlite") as ledger:
+            progress.append(ledger.counts()["outcomes"])
+    subprocess.run([sys.executable, str(script), str(folder)], check=True,
+                   stdout=subprocess.DEVNULL)
+    journal = _journal(folder)
+    total = uninterrupted.ledger.counts()["outcomes"]
+    moved = sum(a < b < total for a, b in zip(progress, progress[1:], strict=False))
+    assert moved >= 10, f"outcomes recorded after each kill: {progress[1:]} of {total}"
+    assert _fingerprint(journal) == _fingerprint(uninterrupted)
+    counts = journal.ledger.counts()
+    assert counts["learned"] == uninterrupted.ledger.counts()["learned"]
+    assert counts["outcomes"] == total
