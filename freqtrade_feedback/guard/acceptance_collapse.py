@@ -86,6 +86,8 @@ class AcceptanceCollapse(Detector):
         self._recent_sum = 0.0
         self._reference_sum = 0.0
         self._count = 0
+        self._alarm = False
+        self._warning = False
 
     def _update(self, taken: float) -> None:  # type: ignore[override]
         value = float(taken)
@@ -101,6 +103,18 @@ class AcceptanceCollapse(Detector):
         if self.warmup == 0 or self._count < self.warmup:
             self._reference_sum += value
         self._count += 1
+        self._alarm, self._warning = self._flags()
+
+    def _flags(self) -> tuple[bool, bool]:
+        """``alarm`` and ``warning``: they change only here, and the guard reads them on every
+        outcome, so they are worked out once per update."""
+        if self._count <= self.warmup:
+            return False, False
+        rate, reference = self.rate, self.reference
+        if reference == 0:  # the ratio is undefined: only the floor can alarm
+            return rate < self.floor, False
+        ratio = rate / reference
+        return ratio < self.threshold or rate < self.floor, ratio < 2 * self.threshold
 
     @property
     def rate(self) -> float:
@@ -121,16 +135,11 @@ class AcceptanceCollapse(Detector):
 
     @property
     def alarm(self) -> bool:
-        if self._count <= self.warmup:
-            return False
-        collapsed = self.reference > 0 and self.statistic < self.threshold
-        return collapsed or self.rate < self.floor
+        return self._alarm
 
     @property
     def warning(self) -> bool:
-        if self._count <= self.warmup or self.reference == 0:
-            return False
-        return self.statistic < 2 * self.threshold
+        return self._warning
 
     def reason(self) -> str:
         """The ratio against the threshold, and the rate against the floor."""

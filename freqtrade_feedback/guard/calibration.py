@@ -105,12 +105,10 @@ class Calibration(Detector):
 
     def _update(self, p: float, y: float) -> None:  # type: ignore[override]
         prob, outcome = float(p), float(y)
-        for name, value, given in (("p", prob, p), ("y", outcome, y)):
-            if not 0.0 <= value <= 1.0:  # also rejects NaN
-                raise ValueError(
-                    f"The {name!r} value passed to Calibration.update must be in [0, 1]. "
-                    f"Got {given!r} instead."
-                )
+        if not 0.0 <= prob <= 1.0:  # also rejects NaN
+            raise _out_of_range("p", p)
+        if not 0.0 <= outcome <= 1.0:
+            raise _out_of_range("y", y)
         slot = self._count % self.window
         self._p[slot] = prob
         self._y[slot] = outcome
@@ -164,3 +162,10 @@ class Calibration(Detector):
         ece = float(np.abs(np.add.reduceat((y - p)[order], starts)).sum()) / n
         noise = np.sqrt(np.add.reduceat((p * (1 - p))[order], starts))
         return ece, ece - SQRT_2_OVER_PI * float(noise.sum()) / n
+
+
+def _out_of_range(name: str, given: object) -> ValueError:
+    return ValueError(
+        f"The {name!r} value passed to Calibration.update must be in [0, 1]. "
+        f"Got {given!r} instead."
+    )

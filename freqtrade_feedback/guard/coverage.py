@@ -194,4 +194,6 @@ def _shares(ordered: list[float], cuts: list[float]) -> list[float]:
 
 
 def _is_finite(value: object) -> bool:
+    if type(value) is float:  # the common case, without the slower check of an ABC
+        return math.isfinite(value)
     return isinstance(value, numbers.Real) and math.isfinite(float(value))

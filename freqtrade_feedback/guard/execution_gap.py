@@ -99,6 +99,7 @@ class ExecutionGap(Detector):
         half = self.alpha / 2.0
         self._worse = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance)
         self._better = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance)
+        self._threshold = math.log(2.0 / self.alpha)  # read on every outcome: computed once
 
     def _update(self, realized: float, shadow: float) -> None:  # type: ignore[override]
         gap = _finite("ExecutionGap", "realized", realized) - _finite(
@@ -115,7 +116,7 @@ class ExecutionGap(Detector):
 
     @property
     def threshold_value(self) -> float:
-        return math.log(2.0 / self.alpha)
+        return self._threshold
 
     @property
     def side(self) -> Side | None:

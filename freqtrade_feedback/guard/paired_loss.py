@@ -104,6 +104,7 @@ class PairedLoss(Detector):
         self._n = 0
         self._worse = BettingMean(bound=self.bound, alpha=self.alpha, margin=self.margin)
         self._better = BettingMean(bound=self.bound, alpha=self.alpha, margin=self.margin)
+        self._threshold = math.log(1.0 / self.alpha)  # read on every outcome: computed once
 
     def _update(self, challenger_loss: float, champion_loss: float) -> None:  # type: ignore[override]
         challenger = _finite("PairedLoss", "challenger_loss", challenger_loss)
@@ -119,7 +120,7 @@ class PairedLoss(Detector):
 
     @property
     def threshold_value(self) -> float:
-        return math.log(1.0 / self.alpha)
+        return self._threshold
 
     @property
     def alarm(self) -> bool:

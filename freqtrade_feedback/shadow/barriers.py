@@ -215,14 +215,16 @@ class Barriers:
         """The barrier one candle touches and the exit price, or ``None``: the rule.
 
         ``elapsed`` is the minutes from the entry to the candle's open (0 on the entry candle).
+        The live book calls it for every pending signal on every candle, so the arithmetic of
+        ``limit_minutes``, ``stop_price`` and ``roi_price`` is written out here.
         """
-        limit = self.limit_minutes
+        limit = self.max_candles * self.timeframe_minutes
         if elapsed >= limit:
             return Barrier.TIME, open_
-        stop = self.stop_price(entry_price)
+        stop = entry_price * (1.0 + self.stoploss)
         if low <= stop:
             return Barrier.STOPLOSS, min(open_, stop)
-        target = self.roi_price(entry_price, elapsed)
+        target = entry_price * self._roi_factors[bisect_right(self._roi_minutes, elapsed)]
         if high >= target:
             return Barrier.ROI, max(open_, target)
         if elapsed + self.timeframe_minutes >= limit:
