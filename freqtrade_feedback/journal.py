@@ -27,8 +27,8 @@ from datetime import datetime
 from pathlib import Path
 
 from freqtrade_feedback.config import FeedbackSettings
-from freqtrade_feedback.exceptions import LedgerError
-from freqtrade_feedback.guard.states import Transition
+from freqtrade_feedback.exceptions import FeedbackError, LedgerError
+from freqtrade_feedback.guard.states import Transition, Trigger
 from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
 from freqtrade_feedback.ledger import CheckpointStore, Ledger, realized_key, shadow_key
 from freqtrade_feedback.ledger.engine import default_url, strategy_folder
@@ -267,6 +267,21 @@ class Journal:
         with self.ledger.transaction():
             self.store.save(self.loop, now=now)
         self._since_checkpoint = 0
+
+    def fire(self, trigger: Trigger | str, *, now: datetime, reason: str) -> Transition:
+        """An operator's move of the guard (``manual_freeze``, ``manual_unfreeze``): recorded
+        and checkpointed at once, so a restart keeps it. Raises ``FeedbackError`` without a
+        guard, ``InvalidTransition`` where the state table does not allow the move."""
+        supervisor = self.loop.supervisor
+        if supervisor is None:
+            raise FeedbackError("The guard is off (feedback.guard.enabled is false): there is "
+                                "nothing to freeze or unfreeze.")
+        transition = supervisor.fire(Trigger(trigger), now=now, reason=reason)
+        with self.ledger.transaction():
+            self._record_transitions()
+            self.store.save(self.loop, now=now)
+        self._since_checkpoint = 0
+        return transition
 
     # -- guard events ----------------------------------------------------------------------
 

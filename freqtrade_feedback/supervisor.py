@@ -29,7 +29,7 @@ from freqtrade_feedback.guard.guard import Guard
 from freqtrade_feedback.guard.own_impact import OwnImpact
 from freqtrade_feedback.guard.paired_loss import PairedLoss
 from freqtrade_feedback.guard.self_fit_gap import SelfFitGap
-from freqtrade_feedback.guard.states import GuardState, Transition
+from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
 from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.typing import Features
 
@@ -128,6 +128,12 @@ def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:
         "calibration": WarnOnly(Calibration(), every=10),
         "coverage": WarnOnly(Coverage(), every=20),
     }
+
+
+def _finite_statistics(detectors: dict[str, Detector]) -> dict[str, float]:
+    """Each detector's statistic, leaving out those not finite yet (in warm-up)."""
+    values = {name: float(d.statistic) for name, d in detectors.items()}
+    return {name: v for name, v in values.items() if math.isfinite(v)}
 
 
 class Supervisor:
@@ -257,6 +263,11 @@ class Supervisor:
     def _execution(self, realized: float, shadow: float, stake: float) -> None:
         self._detectors["execution_gap"].update(realized, shadow)
         self._detectors["own_impact"].update(stake, realized - shadow)
+
+    def fire(self, trigger: Trigger, *, now: datetime, reason: str) -> Transition:
+        """Move the guard by hand (an operator's freeze or unfreeze), with the reason."""
+        return self._guard.fire(trigger, now=now, reason=reason,
+                                values=_finite_statistics(self._detectors))
 
     def step(self, *, now: datetime, min_outcomes: int) -> Transition | None:
         """After one outcome: bootstrap or promote the champion, then move the guard."""

@@ -16,7 +16,7 @@ import pytest
 
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.config.settings import GuardSettings
-from freqtrade_feedback.exceptions import LedgerError
+from freqtrade_feedback.exceptions import FeedbackError, LedgerError
 from freqtrade_feedback.journal import CHECKPOINTS, ClosedTrade, Journal
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.ledger import Ledger
@@ -201,12 +201,16 @@ def test_guard_transitions_are_recorded(tmp_path):
     settings = _settings(guard=GuardSettings(enabled=True), min_outcomes=1)
     journal = _journal(tmp_path, settings)
     drive(journal, _stream(60, seed=3))
-    journal.loop.supervisor._guard.fire("manual_freeze", now=T0, reason="operator")  # type: ignore[union-attr]
+    journal.fire("manual_freeze", now=T0, reason="operator")
     signal = Signal("BTC/USDT", T0 + timedelta(days=2), features={"a": 0.0, "b": 0.0})
     journal.on_signal(signal, now=signal.candle)
     events = journal.ledger.guard_events(last=100)
     assert events and events[-1].reason == "operator"
     assert journal.ledger.guard_state().value == "frozen"  # type: ignore[union-attr]
+    assert _journal(tmp_path, settings).loop.guard_state == "frozen"  # checkpointed at once
+    (tmp_path / "feedback").mkdir()
+    with pytest.raises(FeedbackError, match="guard is off"):
+        _journal(tmp_path / "feedback").fire("manual_unfreeze", now=T0, reason="operator")
 
 
 _DRIVER = """
