@@ -42,7 +42,8 @@ class Coverage(Detector):
     `(bins - 1) * (1 / n_trained + 1 / n_all)` per feature: 0.12 at 100 trained-on and 300
     signals, 0.06 with both windows full at the defaults.
 
-    **Cost.** Updates append to two windows in O(1); reading the statistic sorts the windows,
+    **Cost.** Each window is also kept sorted as values arrive (a bisection and a move of
+    `window` pointers per value), so reading the statistic sorts nothing; it is computed
     once per update at most (the result is cached until the next update).
 
     **Alarm.** When the statistic exceeds `threshold` (0.25 is the usual "major shift" level
@@ -110,8 +111,8 @@ class Coverage(Detector):
         self._reset()
 
     def _reset(self) -> None:
-        self._trained: dict[str, deque[float]] = {}
-        self._all: dict[str, deque[float]] = {}
+        self._trained: dict[str, _Window] = {}
+        self._all: dict[str, _Window] = {}
         self._n_trained = 0
         self._n_all = 0
         self._psi: dict[str, float] | None = None
@@ -122,7 +123,7 @@ class Coverage(Detector):
             if _is_finite(value):
                 column = columns.get(name)
                 if column is None:
-                    column = columns[name] = deque(maxlen=self.window)
+                    column = columns[name] = _Window(self.window)
                 column.append(float(value))
         if trained:
             self._n_trained += 1
@@ -161,11 +162,30 @@ class Coverage(Detector):
         )
 
 
+class _Window:
+    """The last `size` values of one feature, in arrival order and sorted.
+
+    Keeping the sorted copy up to date as values arrive costs less than sorting the window at
+    every read of the PSI. Among equal values the sorted copy keeps the arrival order (new ones
+    go after, the oldest is the first found), so it is exactly `sorted(recent)`.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.recent: deque[float] = deque(maxlen=size)
+        self.ordered: list[float] = []
+
+    def append(self, value: float) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            del self.ordered[bisect.bisect_left(self.ordered, self.recent[0])]
+        self.recent.append(value)
+        bisect.insort_right(self.ordered, value)
+
+
 def _psi_by_feature(
-    trained: dict[str, deque[float]], signals: dict[str, deque[float]], bins: int
+    trained: dict[str, _Window], signals: dict[str, _Window], bins: int
 ) -> dict[str, float]:
     return {
-        name: _psi(sorted(trained[name]), sorted(signals[name]), bins)
+        name: _psi(trained[name].ordered, signals[name].ordered, bins)
         for name in sorted(trained.keys() & signals.keys())
     }
 
