@@ -180,6 +180,13 @@ class _Window:
         self.recent.append(value)
         bisect.insort_right(self.ordered, value)
 
+    def __getstate__(self) -> deque[float]:
+        return self.recent  # the sorted copy is rebuilt: a pickle holds each value once
+
+    def __setstate__(self, recent: deque[float]) -> None:
+        self.recent = recent
+        self.ordered = sorted(recent)
+
 
 def _psi_by_feature(
     trained: dict[str, _Window], signals: dict[str, _Window], bins: int
