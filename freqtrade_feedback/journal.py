@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import make_url
+
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.exceptions import FeedbackError, LedgerError
 from freqtrade_feedback.guard.states import Transition, Trigger
@@ -129,11 +131,16 @@ class Journal:
     @classmethod
     def open(cls, settings: FeedbackSettings, user_data_dir: str | Path,
              strategy_name: str) -> Journal:
-        """The journal of a strategy in dry-run or live: checkpoints in
-        ``<user_data_dir>/feedback/<strategy_name>/``, the ledger there too unless
-        ``settings.ledger_url`` names another database."""
-        folder = strategy_folder(user_data_dir, strategy_name)
+        """The journal of a strategy in dry-run or live: the ledger in
+        ``<user_data_dir>/feedback/<strategy_name>/ledger.sqlite`` unless
+        ``settings.ledger_url`` names another database; checkpoints in a ``checkpoints``
+        folder beside a SQLite ledger file, else in that strategy folder."""
         url = settings.ledger_url or default_url(user_data_dir, strategy_name)
+        parsed = make_url(url)
+        if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+            folder = Path(parsed.database).parent  # type: ignore[arg-type]
+        else:
+            folder = strategy_folder(user_data_dir, strategy_name)
         return cls(settings, Ledger(url), folder)
 
     # -- restart ---------------------------------------------------------------------------
@@ -179,10 +186,14 @@ class Journal:
             self.loop.adopt(*recorded)
             return recorded[1]
         decision = self.loop.on_signal(signal, now=now)
-        with self.ledger.transaction():
-            self.ledger.record_signal(signal)
-            self.ledger.record_decision(decision)
-            self._record_transitions()
+        try:
+            with self.ledger.transaction():
+                self.ledger.record_signal(signal)
+                self.ledger.record_decision(decision)
+                self._record_transitions()
+        except LedgerError:
+            self._rewind()  # the caller's fallback decides; the loop must not remember ours
+            raise
         return decision
 
     def on_trade_closed(

@@ -14,13 +14,17 @@ Callback map (see ``docs/how-it-works.md``)::
     order_filled(entry) -> signal id attached to the trade (set_custom_data)
     order_filled(exit)  -> loop.on_trade_closed with the profit computed from the fill
     bot_loop_start      -> a new backtest or hyperopt epoch starts from a fresh loop
+    bot_start (dry-run, live) -> the journal: loop restored from the ledger, trades closed
+                           while the bot was down reconciled; every event then goes through
+                           the journal (ledger first), and bot_cleanup writes a checkpoint
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freqtrade.enums import RunMode
@@ -37,6 +41,7 @@ from freqtrade_feedback.features import (
     check_feature_columns,
     feature_columns,
 )
+from freqtrade_feedback.journal import ClosedTrade, Journal
 from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
 from freqtrade_feedback.shadow import Barriers
 from freqtrade_feedback.shadow.feed import ShadowFeed, candle_arrays
@@ -61,7 +66,13 @@ class FeedbackMixin:
     ``confirm_trade_entry`` can veto a signal before it reaches the gate).
     """
 
-    feedback_loop: FeedbackLoop
+    _fb_loop: FeedbackLoop
+    _fb_journal: Journal | None = None
+
+    @property
+    def feedback_loop(self) -> FeedbackLoop:
+        """The loop: the journal's in dry-run and live (it may rebuild it from the ledger)."""
+        return self._fb_journal.loop if self._fb_journal is not None else self._fb_loop
 
     # -- start and reset ---------------------------------------------------------------
 
@@ -69,13 +80,26 @@ class FeedbackMixin:
         self._feedback_setup()
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
 
+    def ft_bot_cleanup(self) -> None:
+        super().ft_bot_cleanup()  # type: ignore[misc]
+        journal = self._fb_journal
+        if journal is None:
+            return
+        try:
+            journal.checkpoint(now=datetime.now(UTC))
+        except Exception as error:  # the fence: the ledger keeps every step to replay anyway
+            self._fb_warn("checkpoint", "no checkpoint at shutdown (%r); the next start "
+                          "learns again from the ledger", error)
+        journal.ledger.close()
+
     def _feedback_setup(self) -> None:
         config = self.config  # type: ignore[attr-defined]
         try:
             settings = load_settings(config.get("feedback"))
         except FeedbackError as error:
             raise OperationalException(str(error)) from error
-        self.feedback_loop = FeedbackLoop(settings)
+        self._fb_loop = FeedbackLoop(settings)
+        self._fb_journal = None
         self._fb_trade_mode = config.get("runmode") in TRADE_MODES
         self._fb_timeframe = timedelta(seconds=timeframe_to_seconds(self.timeframe))  # type: ignore[attr-defined]
         self._fb_columns: tuple[str, ...] | None = None
@@ -85,8 +109,11 @@ class FeedbackMixin:
         self._fb_warned: set[str] = set()
         self._fb_last: datetime | None = None
         self._fb_reset_pending = False
+        self._fb_ledger_failed = False
         self._fb_shadows = self._fb_shadow_feed(settings)
         self._fb_events = 0
+        if settings.enabled and self._fb_trade_mode:
+            self._fb_open_journal(settings)
         if settings.enabled:
             logger.info(
                 "freqtrade-feedback: enabled, learner=%s, scope=%s, threshold=%s, "
@@ -98,6 +125,46 @@ class FeedbackMixin:
             logger.info("freqtrade-feedback: disabled, the strategy trades alone")
         if self.feedback_loop.supervisor is not None:
             logger.info("freqtrade-feedback guard: %s", self.feedback_loop.supervisor.short_desc())
+
+    def _fb_open_journal(self, settings: Any) -> None:
+        """Dry-run and live: restore the loop from the ledger and reconcile the trades that
+        closed while the bot was down. A ledger that cannot be opened leaves the plain loop
+        in memory and every signal to the fallback rule (fail-open or fail-closed)."""
+        try:
+            user_data = self.config.get("user_data_dir") or "user_data"  # type: ignore[attr-defined]
+            journal = Journal.open(settings, user_data, self.get_strategy_name())  # type: ignore[attr-defined]
+            new = journal.reconcile(self._fb_closed_trades())
+        except Exception as error:
+            self._fb_ledger_failed = True
+            self._fb_warn("ledger-open", "the ledger cannot be used (%s); every signal gets "
+                          "the fallback '%s' until the bot restarts", error, settings.fallback)
+            return
+        self._fb_journal = journal
+        supervisor = journal.loop.supervisor
+        self._fb_events = len(supervisor.transitions) if supervisor is not None else 0
+        counts = journal.ledger.counts()
+        logger.info("freqtrade-feedback ledger %s: %d outcomes learned, %d trades reconciled "
+                    "at start", journal.ledger.where, counts["learned"], new)
+
+    @staticmethod
+    def _fb_closed_trades() -> Iterator[ClosedTrade]:
+        """Freqtrade's closed trades, as reconciliation reads them (keyed by the closing
+        order, as ``order_filled`` reports them)."""
+        from freqtrade.persistence import Trade
+
+        for trade in Trade.get_trades_proxy(is_open=False):
+            exits = [o for o in trade.orders
+                     if o.ft_order_side == trade.exit_side and o.status == "closed"]
+            signal_id = trade.get_custom_data(SIGNAL_KEY)
+            yield ClosedTrade(
+                trade_id=trade.id,
+                exit_order_id=str(exits[-1].order_id) if exits else "close",
+                pair=trade.pair,
+                profit_ratio=float(trade.close_profit or 0.0),
+                closed_at=trade.close_date_utc,
+                exit_reason=str(trade.exit_reason or ""),
+                signal_id=None if signal_id is None else str(signal_id),
+            )
 
     def ft_advise_signals(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         # Freqtrade calls this at the start of every backtest and hyperopt epoch, never live.
@@ -120,7 +187,7 @@ class FeedbackMixin:
         if not self._fb_trade_mode and (
             self._fb_reset_pending or (self._fb_last is not None and now < self._fb_last)
         ):
-            self.feedback_loop.reset()
+            self._fb_loop.reset()
             self._fb_entry.clear()
             if self._fb_shadows is not None:
                 self._fb_shadows.reset()
@@ -129,9 +196,10 @@ class FeedbackMixin:
         self._fb_last = now
         if self._fb_shadows is not None and self._fb_shadows.waiting:
             try:
+                events = self._fb_journal or self._fb_loop
                 for shadow in self._fb_shadows.release(now=now):
-                    self.feedback_loop.on_shadow(shadow.signal_id, profit_ratio=shadow.profit_ratio,
-                                                 now=now, pair=shadow.pair)
+                    events.on_shadow(shadow.signal_id, profit_ratio=shadow.profit_ratio,
+                                     now=now, pair=shadow.pair)
                 self._fb_report_transitions()
             except Exception as error:  # the fence: a guard failure never touches trading
                 self._fb_warn(f"shadow:{type(error).__name__}", "shadow outcomes not "
@@ -208,8 +276,10 @@ class FeedbackMixin:
     def _fb_decide(self, pair: str, now: datetime, side: str, tag: str | None) -> Decision:
         self._fb_tick(now)
         try:
+            if self._fb_ledger_failed:
+                raise FeedbackError("the ledger could not be opened at start")
             signal = self._fb_signal(pair, now, side, tag)
-            decision = self.feedback_loop.on_signal(signal, now=now)
+            decision = (self._fb_journal or self._fb_loop).on_signal(signal, now=now)
         except Exception as error:  # the fence: Freqtrade would take the trade silently
             self._fb_warn(f"decide:{type(error).__name__}", "gate failed on %s: %r; fallback "
                           "'%s' applied", pair, error, self.feedback_loop.settings.fallback)
@@ -286,22 +356,30 @@ class FeedbackMixin:
         if signal_id is None:
             self._fb_warn(f"nosignal:{pair}", "trade %s on %s closed without a signal id "
                           "(opened before the plugin ran?); recorded, not learned", trade.id, pair)
-            signal_id = f"trade:{trade.id}"
-        self.feedback_loop.on_trade_closed(
-            str(signal_id),
-            profit_ratio=trade.calc_profit_ratio(order.safe_price),
-            now=now,
-            exit_reason=str(trade.exit_reason or ""),
-            trade_id=trade.id,
-            pair=pair,
-        )
+            signal_id = f"{pair}|trade:{trade.id}"
+        profit = trade.calc_profit_ratio(order.safe_price)
+        exit_reason = str(trade.exit_reason or "")
+        if self._fb_journal is not None:
+            self._fb_journal.on_trade_closed(
+                str(signal_id), trade_id=trade.id, exit_order_id=str(order.order_id),
+                profit_ratio=profit, now=now, exit_reason=exit_reason, pair=pair)
+        else:
+            self._fb_loop.on_trade_closed(str(signal_id), profit_ratio=profit, now=now,
+                                          exit_reason=exit_reason, trade_id=trade.id, pair=pair)
         self._fb_report_transitions()
 
     def _fb_warn(self, key: str, message: str, *args: Any) -> None:
-        """Log a warning once per key: Freqtrade's log_once is muted during backtests."""
-        if key not in self._fb_warned:
-            self._fb_warned.add(key)
-            logger.warning("freqtrade-feedback: " + message, *args)
+        """Log a warning once per key (Freqtrade's log_once is muted during backtests) and, in
+        dry-run and live, send it through Freqtrade's notifications."""
+        if key in self._fb_warned:
+            return
+        self._fb_warned.add(key)
+        logger.warning("freqtrade-feedback: " + message, *args)
+        if self._fb_trade_mode:
+            try:
+                self.dp.send_msg("freqtrade-feedback: " + message % args)  # type: ignore[attr-defined]
+            except Exception as error:  # no notification channel yet: the log line stays
+                logger.debug("freqtrade-feedback: notification not sent: %r", error)
 
 
 class FeedbackStrategy(FeedbackMixin, IStrategy):

@@ -17,6 +17,7 @@ from conftest import CONFIG, STRATEGIES
 from freqtrade.enums import CandleType
 from freqtrade.exceptions import OperationalException
 
+from freqtrade_feedback.ledger import Ledger
 from freqtrade_feedback.replay import ReplayResult, run_replay
 from freqtrade_feedback.replay.market import ReplayMarket, tick_path
 
@@ -47,7 +48,7 @@ def db_trades(db: Path) -> list[dict[str, Any]]:
 
     init_db(f"sqlite:///{db}")
     return [
-        {"pair": t.pair, "open": t.open_date_utc, "close": t.close_date_utc,
+        {"id": t.id, "pair": t.pair, "open": t.open_date_utc, "close": t.close_date_utc,
          "open_rate": t.open_rate,
          "is_open": t.is_open, "exit_reason": t.exit_reason,
          "signal_id": t.get_custom_data("feedback_signal_id")}
@@ -111,6 +112,13 @@ def test_stop_and_resume_on_the_same_database_gives_the_same_trades(
 
     third = replay(binance_5m, user_data, db)
     assert (third.candles, third.resumed_from) == (0, END - FIVE_MINUTES)
+
+    # The plugin's ledger sits beside the replay's database; the trade open across the
+    # restart was learned when it closed, from the signal the first run recorded.
+    with Ledger(f"sqlite:///{db.with_suffix('.feedback') / 'ledger.sqlite'}") as ledger:
+        counts = ledger.counts()
+        assert counts["outcomes"] == counts["learned"] == len(closed(db_trades(db)))
+        assert ledger.reconciled_trade_ids() == {t["id"] for t in db_trades(db)}
 
 
 def test_the_bot_sees_only_closed_candles_and_prices_of_the_running_one(

@@ -34,6 +34,7 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqtradebot import FreqtradeBot
 from freqtrade.persistence import Trade
 from freqtrade.resolvers import StrategyResolver
+from sqlalchemy import make_url
 
 from freqtrade_feedback.offline import install as install_offline
 from freqtrade_feedback.replay.market import TICK_FRACTIONS, ReplayMarket, serving
@@ -248,7 +249,21 @@ def replay_config(
         raise OperationalException(f"No strategy: pass one, or set \"strategy\" in {config}.")
     settings["exchange"]["enable_ws"] = False  # no websocket thread: there is no network
     settings["db_url"] = db_url or default_db_url(settings)
+    _ledger_beside(settings)
     return settings
+
+
+def _ledger_beside(settings: dict[str, Any]) -> None:
+    """Keep the plugin's ledger and checkpoints next to a SQLite replay database
+    (``<db>.feedback/``), unless the config names a ledger: a replay's simulated outcomes must
+    not land in a live bot's ledger, and deleting the folder with the database starts over."""
+    feedback = settings.setdefault("feedback", {})
+    url = make_url(settings["db_url"])
+    if feedback.get("ledger_url") or not url.drivername.startswith("sqlite") or not url.database:
+        return
+    folder = Path(url.database).with_suffix(".feedback")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    feedback["ledger_url"] = f"sqlite:///{folder.resolve() / 'ledger.sqlite'}"
 
 
 def default_db_url(settings: Mapping[str, Any]) -> str:
