@@ -48,7 +48,9 @@ def log_loss(p: float, y: bool) -> float:
     >>> round(log_loss(0.8, True), 4), round(log_loss(0.8, False), 4)
     (0.2231, 1.6094)
     """
-    p = min(1.0 - EPSILON, max(EPSILON, p))
+    # min(1 - EPSILON, max(EPSILON, p)) written out, NaN included: called twice per outcome
+    p = p if p > EPSILON else EPSILON
+    p = p if p < 1.0 - EPSILON else 1.0 - EPSILON
     return -math.log(p if y else 1.0 - p)
 
 

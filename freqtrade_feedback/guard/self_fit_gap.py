@@ -86,6 +86,8 @@ class SelfFitGap(Detector):
         self._taken = utils.Rolling(stats.Var, window_size=self.window, ddof=1)
         self._n_unbiased = 0
         self._n_taken = 0
+        self._alarm = False
+        self._warning = False
 
     def _update(self, loss: float, unbiased: bool) -> None:  # type: ignore[override]
         value = float(loss)
@@ -101,6 +103,15 @@ class SelfFitGap(Detector):
         else:
             self._taken.update(value)
             self._n_taken += 1
+        self._alarm, self._warning = self._flags()
+
+    def _flags(self) -> tuple[bool, bool]:
+        """``alarm`` and ``warning``: they change only here, and are read after every update,
+        so the gap (and its t statistic, when the gap is large enough) is worked out once."""
+        if not self._warm:
+            return False, False
+        gap = self.statistic
+        return gap > self.threshold and self.t_statistic > MIN_T, gap > self.threshold / 2
 
     @property
     def statistic(self) -> float:
@@ -128,11 +139,11 @@ class SelfFitGap(Detector):
 
     @property
     def alarm(self) -> bool:
-        return self._warm and self.statistic > self.threshold and self.t_statistic > MIN_T
+        return self._alarm
 
     @property
     def warning(self) -> bool:
-        return self._warm and self.statistic > self.threshold / 2
+        return self._warning
 
     @property
     def _warm(self) -> bool:
