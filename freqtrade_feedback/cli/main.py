@@ -26,6 +26,11 @@ COMMANDS: dict[str, str] = {
     "benchmark": "Time a backtest with the gate off and on, in one run, and print the ratio.",
     "lab": "Run the guard on synthetic markets with known bias and score it against targets.",
     "replay": "Drive Freqtrade's real dry-run bot through historic candles, offline, resumable.",
+    "status": "Show what a dry-run or live bot's feedback loop recorded, learned and why.",
+    "freeze": "Stop a bot's learning by hand (stop the bot first).",
+    "unfreeze": "Let a frozen, suspect or probation guard learn again (stop the bot first).",
+    "reset": "Move a strategy's ledger and checkpoints aside: learning starts over.",
+    "export": "Write every ledger table of a bot to CSV or Parquet files.",
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

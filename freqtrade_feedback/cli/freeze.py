@@ -1,0 +1,22 @@
+"""``freqtrade-feedback freeze``: stop a bot's learning by hand, until ``unfreeze``.
+
+For an operator who knows something the detectors cannot see yet (an exchange incident, a
+strategy change): outcomes are still recorded, as ``quarantined``, but not learned. Stop the
+bot first; its own copy of the guard in memory would overwrite this checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from freqtrade_feedback.cli.operating import STOP_THE_BOT, add_guard_options, move_guard
+from freqtrade_feedback.guard.states import Trigger
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = STOP_THE_BOT
+    add_guard_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return move_guard(args, Trigger.MANUAL_FREEZE)
