@@ -1,0 +1,102 @@
+"""The crash test: Freqtrade's real dry-run bot, replayed offline, killed with SIGKILL at 20
+random points and restarted each time, learns every closed trade exactly once, and ends with
+the learner of a run that was never interrupted.
+
+One pair over two days of real 5m candles (a few trades) keeps it near two minutes: each
+restart pays Freqtrade's start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal as signals
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CONFIG, STRATEGIES
+
+from freqtrade_feedback.config import load_settings
+from freqtrade_feedback.journal import Journal
+from freqtrade_feedback.ledger import Ledger
+
+TIMERANGE = "20240110-20240112"
+PROBES = [{"fb_rsi": r / 100.0} for r in range(10, 100, 20)]
+
+_DRIVER = """
+import json, sys
+from freqtrade_feedback.replay import run_replay
+config, datadir, db, user_data, strategies = sys.argv[1:6]
+run_replay(json.loads(open(config).read()), datadir, {timerange!r}, "FeedbackSampleStrategy",
+           "sqlite:///" + db, strategy_path=strategies, user_data_dir=user_data,
+           on_candle=lambda done, total, candle: print(int(candle.timestamp()), flush=True))
+"""
+
+
+def _run(script: Path, config: Path, datadir: Path, db: Path, user_data: Path
+         ) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(script), str(config), str(datadir), str(db), str(user_data),
+         str(STRATEGIES)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def _journal(db: Path, config: dict[str, Any]) -> Journal:
+    folder = db.with_suffix(".feedback")
+    settings = load_settings(config["feedback"])
+    return Journal(settings, Ledger(f"sqlite:///{folder / 'ledger.sqlite'}"), folder)
+
+
+def _fingerprint(journal: Journal) -> list[tuple[int, list[float]]]:
+    """The learner's count and its probabilities on fixed probes (all features at the probe
+    value): equal only if the learners are."""
+    learner = journal.loop.learner_for("ETH/USDT")
+    names = [f"fb_{i}" for i in range(9)]
+    return [(learner.n_learned,
+             [learner.predict_proba_one({n: p["fb_rsi"] for n in names})[True]
+              for p in PROBES])]
+
+
+@pytest.mark.slow
+def test_sigkill_at_twenty_points_learns_each_closed_trade_once(binance_5m: Path,
+                                                                 tmp_path: Path) -> None:
+    config = json.loads(CONFIG.read_text(encoding="utf-8"))
+    config["exchange"]["pair_whitelist"] = ["ETH/USDT"]
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    script = tmp_path / "driver.py"
+    script.write_text(_DRIVER.format(timerange=TIMERANGE), encoding="utf-8")
+    user_data = tmp_path / "user_data"
+    user_data.mkdir()
+
+    whole = tmp_path / "whole.sqlite"
+    stamps = [int(s) for s in
+              _run(script, config_path, binance_5m, whole, user_data).communicate()[0].split()]
+    total = len(stamps)
+
+    killed = tmp_path / "killed.sqlite"
+    rng = random.Random(5)
+    points = sorted(rng.sample(range(3, total - 3), 20))
+    for point in points:
+        process = _run(script, config_path, binance_5m, killed, user_data)
+        assert process.stdout is not None
+        for line in process.stdout:  # each processed candle's open time
+            if stamps.index(int(line)) >= point:
+                break
+        time.sleep(rng.uniform(0.0, 0.2))  # inside the next candle or two: ticks, fills
+        process.send_signal(signals.SIGKILL)
+        process.wait()
+    _run(script, config_path, binance_5m, killed, user_data).communicate()
+
+    reference, resumed = _journal(whole, config), _journal(killed, config)
+    trades = reference.ledger.counts()["outcomes"]
+    assert trades >= 2, "too few trades in the range to compare learners"
+    print(f"{trades} trades, {total} candles, kills after candles {points}")
+    counts = resumed.ledger.counts()
+    assert counts["outcomes"] == counts["learned"] == trades
+    assert len(resumed.ledger.learned_keys()) == trades
+    assert _fingerprint(resumed) == _fingerprint(reference)
