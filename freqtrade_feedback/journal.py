@@ -5,13 +5,14 @@ state in memory; the journal wraps it so that every event is also recorded in th
 so that a restart rebuilds the same loop: the newest checkpoint the ledger vouches for, plus the
 learning steps recorded after it, learned again in order.
 
-**Exactly once.** A realized outcome is keyed by its trade and exit order. The outcome, its
-learning step and (every ``checkpoint_every`` steps) a checkpoint commit in one ledger
-transaction, after the loop learned in memory. A crash before the commit leaves no trace in the
-ledger, so the trade is reported again (Freqtrade's own database still has it: reconciliation)
-and learned then; a crash after it leaves the step in the ledger, so the restart learns it again
-from there, and a second report of the same key is ignored. Either way each outcome is learned
-once by the learner that survives.
+**Exactly once.** A realized outcome is keyed by its trade and exit order. The outcome and its
+learning step commit in one ledger transaction, after the loop learned in memory; every
+``checkpoint_every`` steps, ``maintain`` (between the bot's iterations) writes a checkpoint
+that records the position of the last step it includes. A crash before the commit leaves no
+trace in the ledger, so the trade is reported again (Freqtrade's own database still has it:
+reconciliation) and learned then; a crash after it leaves the step in the ledger, so the
+restart learns it again from there, and a second report of the same key is ignored. Either
+way each outcome is learned once by the learner that survives.
 
 What a restart does not rebuild: the guard's detectors and champion are restored as of the last
 checkpoint (its learning steps rebuild the learners, not the detectors' evidence), and pending
@@ -236,9 +237,23 @@ class Journal:
         self.ledger.mark_learned(key, scope=self.settings.scope, learner_key=learner_key,
                                  now=now, n_learned=n)
         self._since_checkpoint += 1
-        if self._since_checkpoint >= self.checkpoint_every:
-            self.store.save(self.loop, now=now)
-            self._since_checkpoint = 0
+
+    @property
+    def checkpoint_due(self) -> bool:
+        """``checkpoint_every`` outcomes were learned since the last checkpoint."""
+        return self._since_checkpoint >= self.checkpoint_every
+
+    def maintain(self, *, now: datetime) -> bool:
+        """Write the checkpoint when one is due; whether it wrote one.
+
+        Called between the bot's iterations (``bot_loop_start``), never inside an order
+        callback: pickling the loop takes milliseconds, and a checkpoint only shortens the
+        replay at the next start, so it can wait for a quiet moment.
+        """
+        if not self.checkpoint_due:
+            return False
+        self.checkpoint(now=now)
+        return True
 
     def _rewind(self) -> None:
         """The ledger refused an outcome the loop had learned in memory: go back to what the

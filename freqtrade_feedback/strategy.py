@@ -219,6 +219,12 @@ class FeedbackMixin:
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         self._fb_tick(current_time)
+        if self._fb_journal is not None:
+            try:
+                self._fb_journal.maintain(now=current_time)
+            except Exception as error:  # the fence: the ledger keeps every step to replay
+                self._fb_warn("checkpoint", "checkpoint not written (%r); the next start "
+                              "learns again from the ledger", error)
         super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
 
     # -- features ------------------------------------------------------------------------

@@ -74,3 +74,20 @@ def test_every_config_key_is_documented() -> None:
     for key in SCHEMA["properties"]:
         assert re.search(rf"\| `{key}` \|", docs), key
         assert f"`{key}`" in readme, key
+
+
+@pytest.mark.parametrize("mode", ["--loop", "--journal"])
+def test_the_cost_benchmarks_print_their_measures_as_json(
+        mode: str, capsys: pytest.CaptureFixture) -> None:
+    """Not a speed test (the machine is shared): the commands run and report what they say."""
+    assert main(["benchmark", mode, "--signals", "300", "--repeat", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] in ("PASS", "FAIL")
+    rows = report["variants"] if mode == "--loop" else report["calls"]
+    assert len(rows) == 3
+    if mode == "--journal":
+        calls = report["calls"]
+        assert calls["gate decision (confirm_trade_entry)"]["calls"] == 300
+        assert 0 < calls["outcome + ledger commit (order_filled)"]["calls"] < 300
+        for row in calls.values():
+            assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]

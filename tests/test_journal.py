@@ -50,6 +50,7 @@ def drive(journal: Journal, stream: list[tuple[Signal, float, int]], stop: int |
             return
         if tick is not None:
             tick(i)
+        journal.maintain(now=signal.candle)  # as the adapter does in bot_loop_start
         for trade_id, closed, p in closing.pop(i, []):
             journal.on_trade_closed(closed.signal_id, trade_id=trade_id, exit_order_id="x",
                                     profit_ratio=p, now=signal.candle, pair=closed.pair)

@@ -50,6 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "book) instead of backtest wall time")
     parser.add_argument("--signals", type=int, default=5000,
                         help="signals per run with --loop (default: %(default)s)")
+    parser.add_argument("--journal", action="store_true",
+                        help="measure the dry-run/live callback latency with the ledger on a "
+                        "SQLite file (p50, p99) instead of backtest wall time")
 
 
 def _copy_data(source: Path, pairs: list[str], timeframe: str, target: Path) -> None:
@@ -115,7 +118,33 @@ def run_loop(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_journal(args: argparse.Namespace) -> int:
+    from freqtrade_feedback.cli.journal_cost import TARGET_P99_MS
+    from freqtrade_feedback.cli.journal_cost import measure as measure_journal
+
+    rows = measure_journal(min(args.signals, 2000))
+    worst = max(row["p99_ms"] for name, row in rows.items() if "not a callback" not in name)
+    verdict = "PASS" if worst < TARGET_P99_MS else "FAIL"
+    if args.json:
+        print(json.dumps({"calls": rows, "target_p99_ms": TARGET_P99_MS, "verdict": verdict},
+                         indent=2))
+        return 0
+    table = Table(title="Dry-run/live callback latency with the ledger (SQLite file)")
+    for column in ("Call", "Calls", "p50 ms", "p99 ms", "max ms"):
+        table.add_column(column, justify="right")
+    for name, row in rows.items():
+        table.add_row(name, str(row["calls"]), f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
+                      f"{row['max_ms']:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"worst callback p99: {worst:.2f} ms; target < {TARGET_P99_MS:.0f} ms: "
+                  f"{verdict}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.journal:
+        return run_journal(args)
     if args.loop:
         return run_loop(args)
     with restored_log_levels():
