@@ -121,7 +121,7 @@ class ExecutionGap(Detector):
     @property
     def side(self) -> Side | None:
         """``"worse"`` or ``"better"`` while alarmed, else None."""
-        if self.n <= self.warmup:
+        if self._n <= self.warmup:
             return None
         if self._worse.rejected:
             return "worse"
@@ -137,7 +137,7 @@ class ExecutionGap(Detector):
     @property
     def warning(self) -> bool:
         """One side's wealth has passed ``sqrt(2 / alpha)``."""
-        return self.n > self.warmup and self.statistic >= self.threshold_value / 2.0
+        return self._n > self.warmup and self.statistic >= self.threshold_value / 2.0
 
     @property
     def mean_gap(self) -> float:

@@ -167,4 +167,4 @@ class OwnImpact(Detector):
     @property
     def alarm(self) -> bool:
         """The outcome depends on our own action: ``|t| > threshold``."""
-        return self.n > self.warmup and abs(self._t) > self.threshold
+        return self._n > self.warmup and abs(self._t) > self.threshold

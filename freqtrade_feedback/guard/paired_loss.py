@@ -125,14 +125,14 @@ class PairedLoss(Detector):
     @property
     def alarm(self) -> bool:
         """The challenger is worse than the champion by more than ``margin``."""
-        return self.n > self.warmup and self._worse.rejected
+        return self._n > self.warmup and self._worse.rejected
 
     @property
     def warning(self) -> bool:
         """The worse-side wealth has passed ``1 / sqrt(alpha)``."""
-        return self.n > self.warmup and self.statistic >= self.threshold_value / 2.0
+        return self._n > self.warmup and self.statistic >= self.threshold_value / 2.0
 
     @property
     def better(self) -> bool:
         """The challenger is better than the champion by more than ``margin``."""
-        return self.n > self.warmup and self._better.rejected
+        return self._n > self.warmup and self._better.rejected

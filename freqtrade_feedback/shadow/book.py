@@ -160,6 +160,7 @@ class ShadowBook:
     ) -> list[ShadowOutcome]:
         outcomes: list[ShadowOutcome] = []
         still: list[_Open] = []
+        check = self.barriers.touch  # looked up once: every pending signal is checked
         for item in state.pending:
             if item.entry_ms < 0:
                 if open_ms <= item.signal_ms:
@@ -167,7 +168,7 @@ class ShadowBook:
                     continue
                 item.entry_ms, item.entry_price = open_ms, candle[0]
             elapsed = (open_ms - item.entry_ms) // MS_PER_MINUTE
-            hit = self.barriers.touch(item.entry_price, elapsed, *candle)
+            hit = check(item.entry_price, elapsed, *candle)
             if hit is None:
                 still.append(item)
                 continue

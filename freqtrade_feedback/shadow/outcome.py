@@ -29,7 +29,7 @@ def to_ms(value: datetime, name: str) -> int:
 
 def from_ms(ms: int) -> datetime:
     """The UTC datetime of a count of milliseconds since the epoch."""
-    return EPOCH + timedelta(milliseconds=int(ms))
+    return EPOCH + _MS * int(ms)  # exact: whole microseconds, as timedelta(milliseconds=ms)
 
 
 @dataclass(frozen=True)
