@@ -165,3 +165,28 @@ def test_the_cli_command_runs_end_to_end(binance_5m: Path, tmp_path: Path,
     default_db = (userdir / "replay" / "FeedbackSampleStrategy.sqlite").resolve()
     assert summary["db_url"] == f"sqlite:///{default_db}"
     assert default_db.is_file()
+
+
+@pytest.mark.parametrize("fallback", ["take", "skip"])
+def test_a_read_only_ledger_gives_the_configured_fail_mode(
+        fallback: str, uninterrupted: tuple[ReplayResult, Path], binance_5m: Path,
+        user_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The bot keeps running on a ledger it cannot write: fail-open trades as the strategy
+    alone, fail-closed makes no entry; the failure is one log line and one notification, not
+    one per signal."""
+    path = tmp_path / "ledger.sqlite"
+    Ledger(f"sqlite:///{path}").close()
+    config = eth_config()
+    config["feedback"].update(ledger_url=f"sqlite:///file:{path}?mode=ro&uri=true",
+                              fallback=fallback)
+    db = tmp_path / "trades.sqlite"
+    result = run_replay(config, binance_5m, TIMERANGE, "FeedbackSampleStrategy",
+                        f"sqlite:///{db}", strategy_path=STRATEGIES, user_data_dir=user_data)
+    expected = uninterrupted[0].trades_opened if fallback == "take" else 0
+    assert result.trades_opened == expected
+    failures = [r for r in caplog.records if "gate failed" in r.getMessage()]
+    logged = [r for r in failures if r.name.startswith("freqtrade_feedback")]
+    notified = [r for r in failures if "Sending rpc strategy_msg" in r.getMessage()]
+    assert len(logged) == 1 and "LedgerError" in logged[0].getMessage()
+    assert f"fallback '{fallback}' applied" in logged[0].getMessage()
+    assert len(notified) == 1  # through Freqtrade's notifications (dp.send_msg)
