@@ -36,6 +36,7 @@ from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
 from freqtrade_feedback.ledger import CheckpointStore, Ledger, realized_key, shadow_key
 from freqtrade_feedback.ledger.engine import default_url, strategy_folder
 from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+from freqtrade_feedback.shadow.feed import ShadowFeed
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,27 @@ class ClosedTrade:
     closed_at: datetime
     exit_reason: str = ""
     signal_id: str | None = None
+
+
+def _checkpoint_home(url: str, user_data_dir: str | Path, strategy_name: str) -> Path:
+    """Beside a SQLite ledger file (``sqlite:///path`` or ``sqlite:///file:path?uri=true``),
+    else the strategy's folder under ``user_data/feedback``."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        database = database.removeprefix("file:")
+    if parsed.drivername.startswith("sqlite") and database not in ("", ":memory:"):
+        return Path(database).parent
+    return strategy_folder(user_data_dir, strategy_name)
+
+
+@dataclass
+class Snapshot:
+    """What a checkpoint holds: the loop, and the live shadow book's pending signals (the
+    shadow outcomes not released yet), so that neither is lost across a restart."""
+
+    loop: FeedbackLoop
+    shadows: ShadowFeed | None = None
 
 
 def _fits(restored: FeedbackSettings, wanted: FeedbackSettings) -> bool:
@@ -86,6 +108,9 @@ class Journal:
         Folder of the checkpoint files (created owner-only when first written).
     checkpoint_every
         Learning steps between two checkpoints (``settings.checkpoint_every`` by default).
+    shadows
+        The live shadow feed whose pending signals the checkpoints keep; after a restart
+        ``shadows`` is the restored one (its candles come back with the next analysis).
 
     Examples
     --------
@@ -118,6 +143,7 @@ class Journal:
         ledger: Ledger,
         folder: str | Path,
         checkpoint_every: int | None = None,
+        shadows: ShadowFeed | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -125,24 +151,21 @@ class Journal:
                                      keep=settings.checkpoints_keep)
         self.checkpoint_every = checkpoint_every or settings.checkpoint_every
         self.loop = FeedbackLoop(settings)
+        self.shadows = shadows
         self._since_checkpoint = 0
         self._last_transition: Transition | None = None
         self.restore()
 
     @classmethod
     def open(cls, settings: FeedbackSettings, user_data_dir: str | Path,
-             strategy_name: str) -> Journal:
+             strategy_name: str, shadows: ShadowFeed | None = None) -> Journal:
         """The journal of a strategy in dry-run or live: the ledger in
         ``<user_data_dir>/feedback/<strategy_name>/ledger.sqlite`` unless
         ``settings.ledger_url`` names another database; checkpoints in a ``checkpoints``
         folder beside a SQLite ledger file, else in that strategy folder."""
         url = settings.ledger_url or default_url(user_data_dir, strategy_name)
-        parsed = make_url(url)
-        if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            folder = Path(parsed.database).parent  # type: ignore[arg-type]
-        else:
-            folder = strategy_folder(user_data_dir, strategy_name)
-        return cls(settings, Ledger(url), folder)
+        return cls(settings, Ledger(url), _checkpoint_home(url, user_data_dir, strategy_name),
+                   shadows=shadows)
 
     # -- restart ---------------------------------------------------------------------------
 
@@ -151,15 +174,18 @@ class Journal:
         recorded after it. Returns how many steps were learned again."""
         restored = self.store.load_latest()
         loop, position = FeedbackLoop(self.settings), 0
-        if restored is not None and isinstance(restored.state, FeedbackLoop):
-            if _fits(restored.state.settings, self.settings):
-                loop, position = restored.state, restored.checkpoint.position
+        state = restored.state if restored is not None else None
+        if isinstance(state, Snapshot):
+            if _fits(state.loop.settings, self.settings):
+                loop, position = state.loop, restored.checkpoint.position  # type: ignore[union-attr]
                 loop.settings = self.settings
+                if state.shadows is not None and self.shadows is not None:
+                    self.shadows = state.shadows
             else:
                 logger.warning(
                     "The checkpoint %s was made with another learner, scope, seed or guard "
                     "setting: a fresh learner learns again every outcome the ledger holds.",
-                    restored.checkpoint.path)
+                    restored.checkpoint.path)  # type: ignore[union-attr]
         steps = [s for s in self.ledger.learn_steps(after=position)
                  if s.features is not None and s.scope == self.settings.scope]
         for step in steps:
@@ -266,11 +292,16 @@ class Journal:
                            self.ledger.where)
 
     def on_shadow(self, signal_id: str, *, profit_ratio: float, now: datetime,
-                  pair: str | None = None) -> ShadowRecord:
-        """Record a signal's shadow outcome (the guard observes it, nobody learns it)."""
+                  pair: str | None = None) -> ShadowRecord | None:
+        """Record a signal's shadow outcome (the guard observes it, nobody learns it); one
+        recorded before a restart (released again by a restored book) is not observed twice.
+        ``None`` then."""
+        key = shadow_key(signal_id)
+        if self.ledger.has_shadow(key):
+            return None
         record = self.loop.on_shadow(signal_id, profit_ratio=profit_ratio, now=now, pair=pair)
         with self.ledger.transaction():
-            self.ledger.record_shadow(record, key=shadow_key(signal_id))
+            self.ledger.record_shadow(record, key=key)
             self._record_transitions()
         return record
 
@@ -291,7 +322,7 @@ class Journal:
     def checkpoint(self, *, now: datetime) -> None:
         """Save the whole loop now (at shutdown, or before an operator changes it)."""
         with self.ledger.transaction():
-            self.store.save(self.loop, now=now)
+            self.store.save(Snapshot(self.loop, self.shadows), now=now)
         self._since_checkpoint = 0
 
     def fire(self, trigger: Trigger | str, *, now: datetime, reason: str) -> Transition:
@@ -305,7 +336,7 @@ class Journal:
         transition = supervisor.fire(Trigger(trigger), now=now, reason=reason)
         with self.ledger.transaction():
             self._record_transitions()
-            self.store.save(self.loop, now=now)
+            self.store.save(Snapshot(self.loop, self.shadows), now=now)
         self._since_checkpoint = 0
         return transition
 
@@ -330,4 +361,4 @@ class Journal:
         self._last_transition = history[-1]
 
 
-__all__ = ["CHECKPOINTS", "ClosedTrade", "Journal"]
+__all__ = ["CHECKPOINTS", "ClosedTrade", "Journal", "Snapshot"]

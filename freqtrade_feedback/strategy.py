@@ -132,7 +132,8 @@ class FeedbackMixin:
         in memory and every signal to the fallback rule (fail-open or fail-closed)."""
         try:
             user_data = self.config.get("user_data_dir") or "user_data"  # type: ignore[attr-defined]
-            journal = Journal.open(settings, user_data, self.get_strategy_name())  # type: ignore[attr-defined]
+            journal = Journal.open(settings, user_data, self.get_strategy_name(),  # type: ignore[attr-defined]
+                                   shadows=self._fb_shadows)
             new = journal.reconcile(self._fb_closed_trades())
         except Exception as error:
             self._fb_ledger_failed = True
@@ -140,6 +141,7 @@ class FeedbackMixin:
                           "the fallback '%s' until the bot restarts", error, settings.fallback)
             return
         self._fb_journal = journal
+        self._fb_shadows = journal.shadows  # pending shadow outcomes from the checkpoint
         supervisor = journal.loop.supervisor
         self._fb_events = len(supervisor.transitions) if supervisor is not None else 0
         counts = journal.ledger.counts()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from freqtrade_feedback.config import FeedbackSettings
@@ -21,6 +22,8 @@ from freqtrade_feedback.journal import CHECKPOINTS, ClosedTrade, Journal
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.ledger import Ledger
 from freqtrade_feedback.loop import Signal
+from freqtrade_feedback.shadow import Barriers
+from freqtrade_feedback.shadow.feed import ShadowFeed
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 PROBES = [{"a": a / 3, "b": -a / 5} for a in range(-3, 4)]
@@ -196,6 +199,32 @@ def test_open_puts_ledger_and_checkpoints_under_user_data(tmp_path):
     elsewhere = f"sqlite:///{tmp_path}/shared.sqlite"
     shared = Journal.open(_settings(ledger_url=elsewhere), tmp_path, "Other")
     assert shared.ledger.where.endswith("shared.sqlite")
+
+
+def test_pending_shadow_outcomes_survive_a_restart_and_are_observed_once(tmp_path):
+    barriers = Barriers({0: 0.01}, -0.02, max_candles=12, fee=0.001, timeframe_minutes=5)
+    settings = _settings(guard=GuardSettings(enabled=True), min_outcomes=0)
+    ledger_url = f"sqlite:///{tmp_path}/ledger.sqlite"
+    first = Journal(settings, Ledger(ledger_url), tmp_path,
+                    shadows=ShadowFeed(barriers, ahead=False))
+    signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
+    first.on_signal(signal, now=T0 + timedelta(minutes=5))
+    first.shadows.add(signal.signal_id, "BTC/USDT", T0)  # type: ignore[union-attr]
+    first.checkpoint(now=T0 + timedelta(minutes=5))
+    restarted = Journal(settings, Ledger(ledger_url), tmp_path,
+                        shadows=ShadowFeed(barriers, ahead=False))
+    assert restarted.shadows is not None and restarted.shadows.waiting == 1
+    ms = np.array([int((T0 + timedelta(minutes=5 * i)).timestamp() * 1000) for i in range(3)])
+    candles = (ms, np.array([100.0, 100.0, 100.0]), np.array([100.2, 100.2, 103.0]),
+               np.array([99.8, 99.8, 99.9]), np.array([100.0, 100.0, 102.5]))  # ROI on #2
+    restarted.shadows.set_candles("BTC/USDT", candles)
+    released = restarted.shadows.release(now=T0 + timedelta(minutes=15))
+    assert [o.signal_id for o in released] == [signal.signal_id]
+    record = restarted.on_shadow(signal.signal_id, profit_ratio=released[0].profit_ratio,
+                                 now=T0 + timedelta(minutes=15), pair="BTC/USDT")
+    assert record is not None and record.win
+    assert restarted.on_shadow(signal.signal_id, profit_ratio=0.0, now=T0, pair="BTC/USDT") is None
+    assert restarted.ledger.counts()["shadows"] == 1
 
 
 def test_guard_transitions_are_recorded(tmp_path):

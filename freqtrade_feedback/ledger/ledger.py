@@ -267,6 +267,11 @@ class Ledger:
         with self._uow.read("read an outcome") as s:
             return queries.has_key(s, OutcomeRow, key)
 
+    def has_shadow(self, key: str) -> bool:
+        """Whether a shadow outcome was recorded under ``key`` (see :func:`shadow_key`)."""
+        with self._uow.read("read a shadow outcome") as s:
+            return queries.has_key(s, ShadowRow, key)
+
     def is_learned(self, key: str) -> bool:
         """Whether the outcome ``key`` was learned (a learning step exists)."""
         with self._uow.read("read a learning step") as s:

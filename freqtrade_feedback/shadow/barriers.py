@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -151,6 +151,13 @@ class Barriers:
         setattr_(self, "_roi_factors", tuple(factors))
         setattr_(self, "_roi_minutes_np", np.array(tuple(roi), dtype=np.int64))
         setattr_(self, "_roi_factors_np", np.array(factors, dtype=np.float64))
+
+    def __reduce__(self) -> tuple[type[Barriers], tuple[Any, ...]]:
+        """Pickle by the constructor's arguments (the read-only ROI view does not pickle):
+        a checkpoint holds the live shadow book, and the book holds its barriers."""
+        args = (dict(self.roi), self.stoploss, self.max_candles, self.fee,
+                self.timeframe_minutes)
+        return (type(self), args)
 
     def __hash__(self) -> int:
         return hash(
