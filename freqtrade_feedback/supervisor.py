@@ -186,8 +186,12 @@ class Supervisor:
         river predicts the same for the same model and features, so its answer is reused.
         """
         state = learner.state
-        known = self._predicted.setdefault(signal_id, {})
-        p = known.get(state) if state is not None else None
+        if state is None:  # a learner pickled before states existed: ask it every time
+            return learner.predict_proba_one(features)[True]
+        known = self._predicted.get(signal_id)
+        if known is None:
+            known = self._predicted[signal_id] = {}
+        p = known.get(state)
         if p is None:
             p = known[state] = learner.predict_proba_one(features)[True]
         return p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -116,3 +117,20 @@ def test_lab_guard_is_quiet_when_nothing_is_wrong_and_freezes_on_self_fulfilling
         biased = run_scenario(SCENARIOS["self_fulfilling"](seed=seed), "guarded", seed)
         onset = biased.onset_trade
         assert onset is not None and biased.freezes and min(biased.freezes) >= onset
+
+
+def test_a_win_probability_is_reused_only_while_the_model_is_unchanged() -> None:
+    supervisor = _loop().supervisor
+    assert supervisor is not None
+    learner = supervisor.challenger("*")
+    calls = []
+    predict = learner.predict_proba_one
+    learner.predict_proba_one = lambda x: calls.append(x) or predict(x)  # type: ignore[method-assign]
+    x = {"a": 0.5, "b": -1.0}
+    first = supervisor.win_probability(learner, "s1", x)
+    assert supervisor.win_probability(learner, "s1", x) == first and len(calls) == 1
+    learner.learn_one(x, True)
+    assert supervisor.win_probability(learner, "s1", x) == predict(x)[True] and len(calls) == 2
+    del learner.predict_proba_one
+    copy = pickle.loads(pickle.dumps(learner))  # a copy gets its own state: never shared
+    assert copy.state is not None and copy.state is not learner.state
