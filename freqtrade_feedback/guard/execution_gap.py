@@ -100,6 +100,7 @@ class ExecutionGap(Detector):
         self._worse = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance)
         self._better = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance)
         self._threshold = math.log(2.0 / self.alpha)  # read on every outcome: computed once
+        self._flags: tuple[bool, bool] | None = None
 
     def _update(self, realized: float, shadow: float) -> None:  # type: ignore[override]
         gap = _finite("ExecutionGap", "realized", realized) - _finite(
@@ -108,6 +109,16 @@ class ExecutionGap(Detector):
         self._sum += gap
         self._worse.update(-gap)
         self._better.update(gap)
+        self._flags = None
+
+    def _read_flags(self) -> tuple[bool, bool]:
+        """``alarm`` and ``warning``, worked out at the first read after an update (when the
+        count of updates is final): the guard reads them after every outcome, and they only
+        change with a trade."""
+        if self._flags is None:
+            warning = self._n > self.warmup and self.statistic >= self._threshold / 2.0
+            self._flags = (self.side is not None, warning)
+        return self._flags
 
     @property
     def statistic(self) -> float:
@@ -132,12 +143,12 @@ class ExecutionGap(Detector):
     @property
     def alarm(self) -> bool:
         """The mean gap lies outside ``[-tolerance, tolerance]``."""
-        return self.side is not None
+        return self._read_flags()[0]
 
     @property
     def warning(self) -> bool:
         """One side's wealth has passed ``sqrt(2 / alpha)``."""
-        return self._n > self.warmup and self.statistic >= self.threshold_value / 2.0
+        return self._read_flags()[1]
 
     @property
     def mean_gap(self) -> float:
