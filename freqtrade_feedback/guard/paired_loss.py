@@ -107,8 +107,11 @@ class PairedLoss(Detector):
         self._threshold = math.log(1.0 / self.alpha)  # read on every outcome: computed once
 
     def _update(self, challenger_loss: float, champion_loss: float) -> None:  # type: ignore[override]
-        challenger = _finite("PairedLoss", "challenger_loss", challenger_loss)
-        champion = _finite("PairedLoss", "champion_loss", champion_loss)
+        challenger, champion = challenger_loss, champion_loss
+        if type(challenger) is not float or not math.isfinite(challenger):  # fast path first
+            challenger = _finite("PairedLoss", "challenger_loss", challenger_loss)
+        if type(champion) is not float or not math.isfinite(champion):
+            champion = _finite("PairedLoss", "champion_loss", champion_loss)
         difference = challenger - champion
         self._worse.update(difference)
         self._better.update(-difference)
