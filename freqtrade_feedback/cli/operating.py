@@ -26,7 +26,7 @@ from freqtrade_feedback.config import FeedbackSettings, load_settings
 from freqtrade_feedback.exceptions import ConfigError, FeedbackError
 from freqtrade_feedback.guard.states import InvalidTransition, Trigger
 from freqtrade_feedback.ledger import Ledger
-from freqtrade_feedback.ledger.engine import _UNSAFE
+from freqtrade_feedback.ledger.engine import strategy_path
 
 LEDGER_FILE = "ledger.sqlite"
 """The default ledger's file name inside the strategy's folder (as ``default_url`` names it)."""
@@ -61,7 +61,7 @@ class Bot:
     @property
     def folder(self) -> Path:
         """``<user_data>/feedback/<strategy>``, as ``strategy_folder`` names it (not created)."""
-        return self.user_data_dir / "feedback" / (_UNSAFE.sub("_", self.strategy) or "_")
+        return strategy_path(self.user_data_dir, self.strategy)
 
     @property
     def default_ledger(self) -> Path:

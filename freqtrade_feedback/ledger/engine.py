@@ -34,9 +34,18 @@ def strategy_folder(user_data_dir: str | Path, strategy_name: str) -> Path:
     >>> strategy_folder(tempfile.mkdtemp(), "My Strategy").name
     'My_Strategy'
     """
-    folder = Path(user_data_dir) / "feedback" / (_UNSAFE.sub("_", strategy_name) or "_")
+    folder = strategy_path(user_data_dir, strategy_name)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
+
+
+def strategy_path(user_data_dir: str | Path, strategy_name: str) -> Path:
+    """Where :func:`strategy_folder` is, without creating it (for commands that only read).
+
+    >>> strategy_path("user_data", "My Strategy").as_posix()
+    'user_data/feedback/My_Strategy'
+    """
+    return Path(user_data_dir) / "feedback" / (_UNSAFE.sub("_", strategy_name) or "_")
 
 
 def default_url(user_data_dir: str | Path, strategy_name: str) -> str:
