@@ -8,12 +8,14 @@ and applies the configured fallback.
 
 Callback map (see ``docs/how-it-works.md``)::
 
-    advise_indicators   -> default fb_* features, feature columns checked once per pair
+    advise_indicators   -> default fb_* features, feature columns checked once per pair;
+                           the plotted feedback_probability and feedback_guard columns
     custom_stake_amount -> loop.on_signal (only when stake scaling is on) -> stake factor
     confirm_trade_entry -> loop.on_signal -> take or skip
     order_filled(entry) -> signal id attached to the trade (set_custom_data)
     order_filled(exit)  -> loop.on_trade_closed with the profit computed from the fill
-    bot_loop_start      -> a new backtest or hyperopt epoch starts from a fresh loop
+    bot_loop_start      -> a new backtest or hyperopt epoch starts from a fresh loop, built
+                           with that run's hyperoptable ``feedback`` parameters
     bot_start (dry-run, live) -> the journal: loop restored from the ledger, trades closed
                            while the bot was down reconciled; every event then goes through
                            the journal (ledger first), and bot_cleanup writes a checkpoint
@@ -21,6 +23,7 @@ Callback map (see ``docs/how-it-works.md``)::
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Iterator
@@ -30,10 +33,17 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_prev_date, timeframe_to_seconds
-from freqtrade.strategy import IStrategy
+from freqtrade.strategy import (
+    BooleanParameter,
+    CategoricalParameter,
+    DecimalParameter,
+    IntParameter,
+    IStrategy,
+)
 from pandas import DataFrame
 
-from freqtrade_feedback.config import load_settings
+from freqtrade_feedback import runs
+from freqtrade_feedback.config import FeedbackSettings, load_settings
 from freqtrade_feedback.exceptions import FeedbackError
 from freqtrade_feedback.features import (
     FeatureTable,
@@ -43,6 +53,14 @@ from freqtrade_feedback.features import (
 )
 from freqtrade_feedback.journal import ClosedTrade, Journal
 from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+from freqtrade_feedback.parameters import KEYS, SPACE, parameter_overrides, with_overrides
+from freqtrade_feedback.plotting import (
+    GUARD_CODES,
+    GUARD_COLUMN,
+    PROBABILITY_COLUMN,
+    probabilities,
+    with_feedback_subplot,
+)
 from freqtrade_feedback.shadow import Barriers
 from freqtrade_feedback.shadow.feed import ShadowFeed, candle_arrays
 
@@ -52,22 +70,55 @@ SIGNAL_KEY = "feedback_signal_id"
 """Custom-data key that carries a trade's signal id from its entry to its exit."""
 
 TRADE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
+PLOTTED_MODES = (*TRADE_MODES, RunMode.PLOT)
+"""Run modes that score every analyzed row for the plot; simulations leave NaN (speed)."""
 DEFAULT_FEE = 0.001
 """Fee per side for shadow outcomes when the config sets none (Binance spot's default)."""
 
 
-class FeedbackMixin:
+class FeedbackMixin(IStrategy):
     """Gate any Freqtrade strategy's entries with an online learner fed by its closed trades.
 
     Put it first in the bases, before your strategy: ``class MyGated(FeedbackMixin, MyStrategy)``.
+    It derives from ``IStrategy`` although it is a mixin: hyperopt registers every module of a
+    strategy's base classes, up to ``IStrategy``, for pickling by value, and a mixin based on
+    ``object`` would have it pickle ``builtins`` by value (a ``RecursionError`` with ``-j 2``).
     Configure it with the ``"feedback"`` section of the Freqtrade config. If your strategy
     overrides ``confirm_trade_entry``, ``custom_stake_amount``, ``order_filled`` or
     ``bot_loop_start`` itself, those still run: the mixin calls them first (your
     ``confirm_trade_entry`` can veto a signal before it reaches the gate).
+
+    The ``feedback_*`` parameters (space ``feedback``) let hyperopt tune the gate and the
+    guard; they replace a config key only when hyperopt or a parameter file sets them (see
+    :mod:`freqtrade_feedback.parameters`). Defaults equal the settings' defaults.
     """
+
+    feedback_threshold = DecimalParameter(0.35, 0.70, decimals=2, default=0.5, space=SPACE)
+    feedback_min_outcomes = IntParameter(10, 100, default=30, space=SPACE)
+    feedback_explore_share = DecimalParameter(0.0, 0.20, decimals=2, default=0.05, space=SPACE)
+    feedback_stake_scaling = BooleanParameter(default=False, space=SPACE)
+    feedback_stake_factor_min = DecimalParameter(0.2, 1.0, decimals=1, default=0.5, space=SPACE)
+    feedback_stake_factor_max = DecimalParameter(1.0, 2.0, decimals=1, default=1.5, space=SPACE)
+    feedback_holdout_share = DecimalParameter(0.0, 0.20, decimals=2, default=0.05, space=SPACE)
+    feedback_guard_alpha = CategoricalParameter([0.001, 0.005, 0.01, 0.02, 0.05], default=0.01,
+                                                space=SPACE)
+    feedback_guard_cooldown = IntParameter(10, 200, default=50, space=SPACE)
 
     _fb_loop: FeedbackLoop
     _fb_journal: Journal | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """When a strategy class is made: give it its own copy of each ``feedback_*``
+        parameter it does not define itself, because Freqtrade writes loaded values into the
+        parameter object and one shared by two strategies (``--strategy-list``) would carry
+        one's parameter file into the other; and add the ``feedback`` subplot to its
+        ``plot_config``, which a class attribute of the strategy's own would otherwise hide
+        (FreqUI reads it from a strategy that never started)."""
+        super().__init_subclass__(**kwargs)
+        for name in KEYS:
+            if name not in cls.__dict__:
+                setattr(cls, name, copy.deepcopy(getattr(cls, name)))
+        cls.plot_config = with_feedback_subplot(getattr(cls, "plot_config", None))
 
     @property
     def feedback_loop(self) -> FeedbackLoop:
@@ -79,6 +130,7 @@ class FeedbackMixin:
     def ft_bot_start(self, **kwargs: Any) -> None:
         self._feedback_setup()
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
+        self._feedback_start()
 
     def ft_bot_cleanup(self) -> None:
         super().ft_bot_cleanup()  # type: ignore[misc]
@@ -93,12 +145,11 @@ class FeedbackMixin:
         journal.ledger.close()
 
     def _feedback_setup(self) -> None:
+        """The loop from the config section, before ``bot_start`` (which may use it)."""
         config = self.config  # type: ignore[attr-defined]
-        try:
-            settings = load_settings(config.get("feedback"))
-        except FeedbackError as error:
-            raise OperationalException(str(error)) from error
+        settings = self._fb_settings()
         self._fb_loop = FeedbackLoop(settings)
+        runs.register(self._fb_loop)
         self._fb_journal = None
         self._fb_trade_mode = config.get("runmode") in TRADE_MODES
         self._fb_timeframe = timedelta(seconds=timeframe_to_seconds(self.timeframe))  # type: ignore[attr-defined]
@@ -112,6 +163,14 @@ class FeedbackMixin:
         self._fb_ledger_failed = False
         self._fb_shadows = self._fb_shadow_feed(settings)
         self._fb_events = 0
+
+    def _feedback_start(self) -> None:
+        """After Freqtrade loaded the parameter values (it does so after ``bot_start``): the
+        settings with the parameters a file sets, then the journal in dry-run and live."""
+        settings = self._fb_settings()
+        if settings != self._fb_loop.settings:
+            self._fb_loop.settings = settings
+            self._fb_loop.reset()
         if settings.enabled and self._fb_trade_mode:
             self._fb_open_journal(settings)
         if settings.enabled:
@@ -125,6 +184,16 @@ class FeedbackMixin:
             logger.info("freqtrade-feedback: disabled, the strategy trades alone")
         if self.feedback_loop.supervisor is not None:
             logger.info("freqtrade-feedback guard: %s", self.feedback_loop.supervisor.short_desc())
+
+    def _fb_settings(self) -> FeedbackSettings:
+        """The config's ``"feedback"`` section with the parameters set for this run written
+        in, validated: a bad value stops the run with the key (and the parameter) named."""
+        overrides = parameter_overrides(self)
+        try:
+            return load_settings(with_overrides(self.config.get("feedback"), overrides))  # type: ignore[attr-defined]
+        except FeedbackError as error:
+            source = f" (set by the parameters {', '.join(sorted(overrides))})" if overrides else ""
+            raise OperationalException(f"{error}{source}") from error
 
     def _fb_open_journal(self, settings: Any) -> None:
         """Dry-run and live: restore the loop from the ledger and reconcile the trades that
@@ -189,7 +258,9 @@ class FeedbackMixin:
         if not self._fb_trade_mode and (
             self._fb_reset_pending or (self._fb_last is not None and now < self._fb_last)
         ):
+            self._fb_loop.settings = self._fb_settings()  # hyperopt set this epoch's values
             self._fb_loop.reset()
+            runs.register(self._fb_loop)  # a hyperopt worker's copy was never registered
             self._fb_entry.clear()
             if self._fb_shadows is not None:
                 self._fb_shadows.reset()
@@ -250,6 +321,20 @@ class FeedbackMixin:
         self._fb_tables[pair] = FeatureTable.from_frame(dataframe, self._fb_columns)
         if self._fb_shadows is not None:
             self._fb_shadows.set_candles(pair, candle_arrays(dataframe))
+        return self._fb_plot_columns(dataframe, pair)
+
+    def _fb_plot_columns(self, dataframe: DataFrame, pair: str) -> DataFrame:
+        """The plotted columns (:mod:`freqtrade_feedback.plotting`): scored in dry-run, live
+        and plot-dataframe; NaN in backtests and hyperopt, which would pay a prediction per
+        candle for a column nobody looks at."""
+        loop = self.feedback_loop
+        if self.config.get("runmode") in PLOTTED_MODES:  # type: ignore[attr-defined]
+            dataframe[PROBABILITY_COLUMN] = probabilities(loop.decider_for(pair),
+                                                          self._fb_tables[pair])
+            dataframe[GUARD_COLUMN] = GUARD_CODES[loop.guard_state]
+        else:
+            dataframe[PROBABILITY_COLUMN] = math.nan
+            dataframe[GUARD_COLUMN] = math.nan
         return dataframe
 
     def _fb_signal_candle(self, now: datetime) -> datetime:

@@ -6,6 +6,13 @@ an overbought RSI. ``FeedbackMixin`` adds the learner: every closed trade trains
 decides which of these entry signals to take. Delete the mixin from the bases and it is the
 plain strategy again.
 
+Hyperopt tunes the primary (space ``buy``: RSI level, Bollinger window) and, through the
+mixin, the gate and the guard (space ``feedback``); see ``docs/hyperopt.md``::
+
+    freqtrade-feedback offline hyperopt --config user_data/config.json \
+        --strategy FeedbackSampleStrategy --spaces buy feedback \
+        --hyperopt-loss SharpeHyperOptLoss -e 50
+
     freqtrade-feedback offline backtesting --config user_data/config.json \
         --strategy FeedbackSampleStrategy --cache none
 """
@@ -13,7 +20,7 @@ plain strategy again.
 from __future__ import annotations
 
 import talib.abstract as ta
-from freqtrade.strategy import IStrategy
+from freqtrade.strategy import IntParameter, IStrategy
 from pandas import DataFrame
 
 from freqtrade_feedback import FeedbackMixin
@@ -33,6 +40,15 @@ class FeedbackSampleStrategy(FeedbackMixin, IStrategy):
     exit_profit_only = False
     startup_candle_count = 200
 
+    buy_rsi = IntParameter(22, 40, default=32, space="buy")
+    buy_bb_window = IntParameter(14, 30, default=20, space="buy")
+
+    plot_config = {
+        "main_plot": {"bb_lower": {"color": "grey"}, "ema_fast": {}, "ema_slow": {}},
+        "subplots": {"RSI": {"rsi": {"color": "purple"}}},
+    }
+    """The mixin adds its ``feedback`` subplot (probability and guard state) to this."""
+
     order_types = {
         "entry": "market",
         "exit": "market",
@@ -42,15 +58,17 @@ class FeedbackSampleStrategy(FeedbackMixin, IStrategy):
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe["rsi"] = ta.RSI(dataframe, timeperiod=14)
-        bands = ta.BBANDS(dataframe, timeperiod=20, nbdevup=2.0, nbdevdn=2.0)
-        dataframe["bb_lower"] = bands["lowerband"]
-        dataframe["bb_middle"] = bands["middleband"]
+        # One band per window hyperopt may ask for (only the chosen one outside hyperopt).
+        for window in self.buy_bb_window.range:
+            bands = ta.BBANDS(dataframe, timeperiod=window, nbdevup=2.0, nbdevdn=2.0)
+            dataframe[f"bb_lower_{window}"] = bands["lowerband"]
         dataframe["ema_fast"] = ta.EMA(dataframe, timeperiod=50)
         dataframe["ema_slow"] = ta.EMA(dataframe, timeperiod=150)
         return dataframe
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        dip = (dataframe["rsi"] < 32) & (dataframe["close"] < dataframe["bb_lower"])
+        dataframe["bb_lower"] = dataframe[f"bb_lower_{self.buy_bb_window.value}"]
+        dip = (dataframe["rsi"] < self.buy_rsi.value) & (dataframe["close"] < dataframe["bb_lower"])
         uptrend = dataframe["ema_fast"] > dataframe["ema_slow"]
         dataframe.loc[dip & uptrend & (dataframe["volume"] > 0), ["enter_long", "enter_tag"]] = (
             1,
