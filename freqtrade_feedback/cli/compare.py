@@ -1,96 +1,112 @@
-"""``freqtrade-feedback compare``: the same backtest with the gate off and on, side by side.
+"""``freqtrade-feedback compare``: primary alone, naive feedback and guarded feedback over the
+same pairs and candles, side by side.
 
-Both variants run the real Freqtrade backtesting engine over the same pairs, candles and
-timerange, from a fresh loop each; the only difference is ``feedback.enabled``.
+Without ``--epochs`` each variant is one backtest on ``--timerange`` (or on each of
+``--folds`` parts of it). With ``--epochs N`` each variant first gets the same hyperopt
+budget on ``--timerange`` (same epochs, random state and loss), and its best parameters are
+then backtested on the later ``--oos-timerange``: the figures shown are out of sample. See
+``docs/compare.md`` and :mod:`freqtrade_feedback.comparison.plan` for the folds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
+import random
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from freqtrade_feedback.cli.options import (
     add_backtest_options,
     backtest_config_from,
+    positive_int,
     restored_log_levels,
 )
+from freqtrade_feedback.comparison import plan, report, rows, table
+from freqtrade_feedback.comparison import run as runner
 
-VARIANTS: dict[str, dict[str, Any]] = {
-    "primary": {"enabled": False},
-    "feedback": {"enabled": True, "guard": {"enabled": False}},
-    "guarded": {"enabled": True, "guard": {"enabled": True}},
-}
-COLUMNS: dict[str, tuple[str, str]] = {
-    "trades": ("Trades", "{:d}"),
-    "win_rate": ("Win %", "{:.1%}"),
-    "profit_total": ("Profit %", "{:.2%}"),
-    "profit_total_abs": ("Profit abs", "{:.2f}"),
-    "profit_mean": ("Mean/trade %", "{:.3%}"),
-    "profit_mean_before_fees": ("Mean before fees %", "{:.3%}"),
-    "max_drawdown": ("Max DD %", "{:.2%}"),
-    "sharpe": ("Sharpe (daily)", "{:.2f}"),
-    "signals": ("Signals", "{:d}"),
-    "skipped": ("Skipped", "{:d}"),
-    "explored": ("Explored", "{:d}"),
-    "learned": ("Learned", "{:d}"),
-    "transitions": ("Guard transitions", "{:d}"),
-    "frozen_share": ("Decided while frozen %", "{:.1%}"),
-    "shadow_agreement": ("Shadow = realized (win) %", "{:.1%}"),
-}
+TITLE = "Primary alone, naive feedback, guarded feedback"
+WIDTH = 160
+"""Columns of the table when stdout is not a terminal."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backtest_options(parser)
-
-
-def run_variants(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Backtest every variant and summarise each; progress goes to stderr."""
-    from freqtrade_feedback.backtest import run_backtest
-    from freqtrade_feedback.metrics import guard_summary, summarize
-
-    rows: dict[str, dict[str, Any]] = {}
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        for name, feedback in VARIANTS.items():
-            task = progress.add_task(f"backtesting variant {name!r}", total=None)
-            result = run_backtest(backtest_config_from(args, feedback))
-            counts = result.loop.summary() if result.loop else {}
-            guard = guard_summary(result.loop) if result.loop else guard_summary(None)
-            rows[name] = {**summarize(result.stats, result.trades, counts), **guard,
-                          "seconds": round(result.seconds, 2)}
-            progress.remove_task(task)
-    return rows
-
-
-def render(rows: dict[str, dict[str, Any]], title: str) -> Table:
-    """One column per variant, one row per figure: fits a terminal for any number of figures."""
-    table = Table(title=title)
-    table.add_column("")
-    for name in rows:
-        table.add_column(name, justify="right")
-    for key, (header, fmt) in COLUMNS.items():
-        table.add_row(header, *(_cell(fmt, row[key]) for row in rows.values()))
-    return table
-
-
-def _cell(fmt: str, value: Any) -> str:
-    """A figure, or "-" where it does not apply (no guard, no shadows)."""
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
-    return fmt.format(value)
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="hyperopt epochs per variant and fold on --timerange (in sample); "
+                             "needs --oos-timerange")
+    parser.add_argument("--oos-timerange", default=None,
+                        help="out-of-sample range after --timerange, where each variant's best "
+                             "parameters are backtested")
+    parser.add_argument("--folds", type=positive_int, default=1,
+                        help="cut --timerange into K consecutive parts; with --epochs fold i "
+                             "is optimised on part i and evaluated on part i+1 (the last on "
+                             "--oos-timerange) (default: 1)")
+    parser.add_argument("--random-state", type=positive_int, default=None,
+                        help="hyperopt random state, the same for every variant "
+                             "(default: drawn once per run)")
+    parser.add_argument("--jobs", type=positive_int, default=None,
+                        help="worker processes (default: one per CPU)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for compare.csv, report.html and the hyperopt work "
+                             "(default: <userdir>/compare/<UTC time>)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the options, run every variant on every fold, write the CSV and the report."""
+    folds = plan.make_folds(args.timerange, args.oos_timerange, args.folds, args.epochs)
     with restored_log_levels():
-        rows = run_variants(args)
+        config = backtest_config_from(args, {})
+        strategy_file, spaces = runner.inspect_strategy(config)
+        out = args.out or (Path(config["user_data_dir"]) / "compare"
+                           / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
+        setup = runner.Setup(
+            config=args.config, strategy=config["strategy"], strategy_file=strategy_file,
+            datadir=Path(config["datadir"]), user_data_dir=Path(config["user_data_dir"]),
+            exchange=config["exchange"]["name"], workdir=out / "work", verbose=args.verbose,
+        )
+        budget = _budget(args)
+        tasks = plan.make_tasks(folds, plan.variant_spaces(spaces), budget)
+        results = runner.run_all(setup, tasks, args.jobs or os.cpu_count() or 1)
+    lines = [r.row for r in results]
+    csv_path = rows.write_csv(lines, out / "compare.csv")
+    html_path = report.write_html(out / "report.html", results, _intro(args, budget, setup))
+    Console(stderr=True).print(f"Wrote {csv_path} and {html_path}")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(_payload(lines, budget is None and len(folds) == 1), indent=2))
     else:
-        Console().print(render(rows, "Primary alone, naive feedback, guarded feedback"))
+        console = Console()
+        if not console.is_terminal:  # a pipe or a file gets 80 columns: too few for the table
+            console = Console(width=WIDTH)
+        console.print(table.render(lines, TITLE))
     return 0
+
+
+def _budget(args: argparse.Namespace) -> plan.Budget | None:
+    """The hyperopt every variant gets, or ``None`` without ``--epochs``. One random state
+    for all: the variants must differ only in the feedback settings and spaces."""
+    if args.epochs is None:
+        return None
+    loss, loss_path = plan.hyperopt_loss()
+    state = args.random_state or random.randint(1, 2**16 - 1)  # as Freqtrade draws one
+    return plan.Budget(args.epochs, state, loss, loss_path)
+
+
+def _intro(args: argparse.Namespace, budget: plan.Budget | None, setup: runner.Setup) -> str:
+    text = f"Strategy {setup.strategy}, config {args.config}, data {setup.datadir}. "
+    if budget is None:
+        return text + "One backtest per variant and fold, each from a fresh learner."
+    return text + (
+        f"Each variant: Freqtrade hyperopt, {budget.epochs} epochs, loss {budget.loss}, "
+        f"random state {budget.random_state}, on the in-sample range; the rows and plots are "
+        "the backtest of its best parameters on the out-of-sample range that follows.")
+
+
+def _payload(lines: list[dict[str, Any]], legacy: bool) -> Any:
+    """The rows by variant for a single plain backtest (the shape ``compare --json`` always
+    had), else the list of rows as in ``compare.csv``."""
+    return {line["variant"]: line for line in lines} if legacy else lines
