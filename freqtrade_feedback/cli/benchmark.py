@@ -22,6 +22,7 @@ from rich.table import Table
 from freqtrade_feedback.cli.options import (
     add_backtest_options,
     backtest_config_from,
+    positive_int,
     restored_log_levels,
 )
 
@@ -53,6 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--journal", action="store_true",
                         help="measure the dry-run/live callback latency with the ledger on a "
                         "SQLite file (p50, p99) instead of backtest wall time")
+    parser.add_argument("--hyperopt", action="store_true",
+                        help="measure hyperopt epochs per minute with the gate against the "
+                        "primary strategy alone (-j 1, space buy; timerange default "
+                        "20240101-20240201) instead of backtest wall time")
+    parser.add_argument("--epochs", type=positive_int, default=20,
+                        help="epochs per hyperopt run with --hyperopt (default: %(default)s)")
 
 
 def _copy_data(source: Path, pairs: list[str], timeframe: str, target: Path) -> None:
@@ -142,7 +149,35 @@ def run_journal(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_hyperopt(args: argparse.Namespace) -> int:
+    from freqtrade_feedback.cli.hyperopt_cost import TARGET as HYPEROPT_TARGET
+    from freqtrade_feedback.cli.hyperopt_cost import measure as measure_hyperopt
+    from freqtrade_feedback.cli.hyperopt_cost import verdict as hyperopt_verdict
+
+    with restored_log_levels():
+        rows = measure_hyperopt(args)
+    worst, verdict = hyperopt_verdict(rows)
+    if args.json:
+        print(json.dumps({"variants": rows, "worst_ratio": worst, "target": HYPEROPT_TARGET,
+                          "verdict": verdict}, indent=2))
+        return 0
+    table = Table(title=f"Hyperopt epochs, {' '.join(args.pairs)} {args.timeframe}, "
+                        f"{args.timerange}, space buy, -j 1 (median of {args.repeat})")
+    for column in ("Variant", "Epochs", "Seconds", "Epochs / min", "Ratio"):
+        table.add_column(column, justify="right")
+    for name, row in rows.items():
+        table.add_row(name, str(row["epochs"]), f"{row['seconds']:.1f}",
+                      f"{row['epochs_per_min']:.1f}", f"{row['ratio']:.3f}")
+    console = Console()
+    console.print(table)
+    console.print(f"feedback costs at most {HYPEROPT_TARGET - 1:.0%} more per epoch: worst "
+                  f"ratio {worst:.3f}: {verdict}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.hyperopt:
+        return run_hyperopt(args)
     if args.journal:
         return run_journal(args)
     if args.loop:
