@@ -61,7 +61,7 @@ def test_hyperopt_budget_then_out_of_sample(one_pair: Path, binance_5m: Path, tm
     assert REQUIRED <= set(rows[0])
     assert [(r["variant"], r["fold"]) for r in rows] == [(v, "0") for v in VARIANTS]
     assert {(r["in_sample"], r["out_of_sample"], r["epochs"], r["random_state"], r["loss"])
-            for r in rows} == {("20240201-20240215", "20240215-20240222", "3",
+            for r in rows} == {("20240201-20240214T235959", "20240215-20240222", "3",
                                 rows[0]["random_state"], "FeedbackHyperOptLoss")}
     primary, feedback, guarded = rows
     assert "feedback" not in primary["spaces"].split()
@@ -136,11 +136,11 @@ def test_bad_options_exit_2_naming_the_option(options: list[str], named: str, tm
 def test_walk_forward_folds_optimise_on_one_part_and_evaluate_on_the_next() -> None:
     folds = make_folds("20240101-20240121", "20240121-20240128", folds=2, epochs=5)
     assert folds == [
-        Fold(0, evaluate="20240111-20240121", optimise="20240101-20240110T235959"),
-        Fold(1, evaluate="20240121-20240128", optimise="20240111-20240121"),
+        Fold(0, evaluate="20240111-20240120T235959", optimise="20240101-20240110T235959"),
+        Fold(1, evaluate="20240121-20240128", optimise="20240111-20240120T235959"),
     ]
-    assert make_folds("20240101-20240121", "20240121-20240128", folds=1, epochs=5) == [
-        Fold(0, evaluate="20240121-20240128", optimise="20240101-20240121")]
+    assert make_folds("20240101-20240121", "20240125-20240128", folds=1, epochs=5) == [
+        Fold(0, evaluate="20240125-20240128", optimise="20240101-20240121")]
     assert make_folds(None, None, folds=1, epochs=None) == [Fold(0, None)]
 
 

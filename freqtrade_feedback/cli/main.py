@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "generate-data": "Write seeded synthetic candles in Freqtrade's format (the offline demo).",
     "offline": "Run any freqtrade subcommand with the market list read from disk.",
     "markets": "Save the exchange's market list to disk while online, for later offline runs.",
-    "compare": "Backtest a strategy with the gate off and on over the same data, side by side.",
+    "compare": "Primary alone, naive and guarded feedback side by side (backtest or hyperopt+OOS).",
     "benchmark": "Time a backtest with the gate off and on, in one run, and print the ratio.",
     "lab": "Run the guard on synthetic markets with known bias and score it against targets.",
     "replay": "Drive Freqtrade's real dry-run bot through historic candles, offline, resumable.",

@@ -9,8 +9,8 @@ Without ``--epochs`` each part is backtested on its own (a fresh learner per par
 ``--epochs`` fold ``i`` is optimised on part ``i`` and evaluated on part ``i + 1``; the last
 fold is evaluated on ``--oos-timerange``. ``K = 1`` is the plain split: optimise on
 ``--timerange``, evaluate on ``--oos-timerange``. The parts do not share a candle: each
-in-sample part ends one second before the next part starts (Freqtrade's timerange end is
-inclusive).
+in-sample part ends one second before the next part starts, the last one before
+``--oos-timerange`` starts (Freqtrade's timerange end is inclusive).
 """
 
 from __future__ import annotations
@@ -111,7 +111,10 @@ def make_folds(timerange: str | None, oos_timerange: str | None, folds: int,
         raise ConfigError(f"--oos-timerange {oos_timerange!r} must start at or after the end "
                           f"of --timerange {timerange!r}: out of sample means after the "
                           "in-sample range.")
-    parts = [_span(a, b) for a, b in _split(start, end, folds)]
+    split = _split(start, end, folds)
+    last_start, last_end = split[-1]  # the boundary candle, if shared, is out of sample:
+    split[-1] = (last_start, min(last_end, oos_start - timedelta(seconds=1)))
+    parts = [_span(a, b) for a, b in split]
     evaluated = [*parts[1:], oos_timerange]
     return [Fold(i, evaluated[i], parts[i]) for i in range(folds)]
 
