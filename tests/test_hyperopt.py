@@ -310,3 +310,23 @@ def test_plot_columns_are_nan_in_backtests(workspace: Workspace, user_data: Path
     assert strategy.feedback_loop.guard_state == "learning"
     frame = strategy.advise_indicators(_candles(workspace, pair), {"pair": pair})
     assert np.isnan(frame[PROBABILITY_COLUMN]).all() and np.isnan(frame[GUARD_COLUMN]).all()
+
+
+def test_the_hyperopt_benchmark_reports_every_variant_as_json(
+    binance_5m: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Not a speed test (the machine is shared): the command runs Freqtrade's hyperopt for
+    each variant and reports what it says."""
+    from freqtrade_feedback.cli.main import main
+
+    assert main(["benchmark", "--hyperopt", "--epochs", "2", "--repeat", "1", "--pairs",
+                 "BTC/USDT", "--timerange", "20240101-20240108", "--datadir", str(binance_5m),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = report["variants"]
+    assert set(rows) == {"primary only", "feedback", "feedback + guard"}
+    assert rows["primary only"]["ratio"] == 1.0 and report["target"] == 1.2
+    for row in rows.values():
+        assert row["epochs"] == 2 and row["seconds"] > 0
+        assert row["epochs_per_min"] == pytest.approx(120 / row["seconds"])
+    assert report["verdict"] == ("PASS" if report["worst_ratio"] <= 1.2 else "FAIL")
