@@ -51,14 +51,45 @@ def with_feedback_subplot(plot_config: Mapping[str, Any] | None) -> dict[str, An
     return merged
 
 
-def probabilities(learner: OnlineLearner, table: FeatureTable) -> np.ndarray:
-    """The learner's probability of a win for each row of ``table`` (NaN where a feature is
-    not finite). One ``predict_proba_one`` per row: river's online models score one dict at
-    a time, and at about 10 us a row a live frame of a thousand candles costs 10 ms."""
+def probabilities(learner: OnlineLearner, table: FeatureTable,
+                  rows: np.ndarray | None = None) -> np.ndarray:
+    """The learner's probability of a win for each row of ``table`` (or only ``rows``, a
+    boolean mask; the others NaN), NaN where a feature is not finite. One
+    ``predict_proba_one`` per row: river's online models score one dict at a time (about
+    6 us a row with the default learner)."""
     finite = np.isfinite(table.values).all(axis=1)
+    if rows is not None:
+        finite &= rows
     out = np.full(len(finite), np.nan)
     columns = table.columns
     for index in np.flatnonzero(finite):
         features = dict(zip(columns, table.values[index].tolist(), strict=True))
         out[index] = learner.predict_proba_one(features)[True]
     return out
+
+
+class ProbabilityCache:
+    """Per pair, the rows scored at the last analysis and the model state they were scored
+    with. Live, every new candle re-analyses a frame of about a thousand rows per pair;
+    while the model has not learned since, only the new rows are scored, and the whole frame
+    again only after it learned (once per closed trade). A row keeps the probability of its
+    first scoring while the model is unchanged."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[OnlineLearner, object, np.ndarray, np.ndarray]] = {}
+
+    def probabilities(self, pair: str, learner: OnlineLearner,
+                      table: FeatureTable) -> np.ndarray:
+        state = learner.state
+        dates = table.dates_ms
+        known = np.zeros(len(dates), dtype=bool)
+        reused = np.full(len(dates), np.nan)
+        last = self._last.get(pair)
+        if (last is not None and state is not None and last[0] is learner and last[1] is state
+                and len(last[2])):
+            index = np.minimum(np.searchsorted(last[2], dates), len(last[2]) - 1)
+            known = last[2][index] == dates
+            reused[known] = last[3][index[known]]
+        out = np.where(known, reused, probabilities(learner, table, ~known))
+        self._last[pair] = (learner, state, dates.copy(), out)
+        return out

@@ -58,7 +58,7 @@ from freqtrade_feedback.plotting import (
     GUARD_CODES,
     GUARD_COLUMN,
     PROBABILITY_COLUMN,
-    probabilities,
+    ProbabilityCache,
     with_feedback_subplot,
 )
 from freqtrade_feedback.shadow import Barriers
@@ -156,6 +156,7 @@ class FeedbackMixin(IStrategy):
         self._fb_columns: tuple[str, ...] | None = None
         self._fb_checked: set[str] = set()
         self._fb_tables: dict[str, FeatureTable] = {}
+        self._fb_plotted = ProbabilityCache()
         self._fb_entry: dict[str, str] = {}
         self._fb_warned: set[str] = set()
         self._fb_last: datetime | None = None
@@ -329,8 +330,8 @@ class FeedbackMixin(IStrategy):
         candle for a column nobody looks at."""
         loop = self.feedback_loop
         if self.config.get("runmode") in PLOTTED_MODES:  # type: ignore[attr-defined]
-            dataframe[PROBABILITY_COLUMN] = probabilities(loop.decider_for(pair),
-                                                          self._fb_tables[pair])
+            dataframe[PROBABILITY_COLUMN] = self._fb_plotted.probabilities(
+                pair, loop.decider_for(pair), self._fb_tables[pair])
             dataframe[GUARD_COLUMN] = GUARD_CODES[loop.guard_state]
         else:
             dataframe[PROBABILITY_COLUMN] = math.nan

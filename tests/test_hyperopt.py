@@ -260,17 +260,17 @@ def test_the_strategy_pickles_after_bot_start_and_after_a_backtest(
         Backtesting.cleanup()
 
 
-def _candles(ws: Workspace, pair: str) -> pd.DataFrame:
+def _candles(ws: Workspace, pair: str, rows: int = 3000) -> pd.DataFrame:
     frame = pd.read_feather(ws.datadir / f"{pair.replace('/', '_')}-5m.feather")
-    return frame.iloc[:3000].reset_index(drop=True)
+    return frame.iloc[:rows].reset_index(drop=True)
 
 
-def _train(strategy: Any, frame: pd.DataFrame, pair: str) -> None:
+def _train(strategy: Any, frame: pd.DataFrame, pair: str, start: int = 300) -> None:
     """Teach the pair's learner from 60 of the frame's candles (won when the next close is
     higher), so that its probabilities differ from row to row."""
     loop = strategy.feedback_loop
     columns = feature_columns(frame.columns, None)
-    for i in range(300, 360):
+    for i in range(start, start + 60):
         candle = frame["date"].iat[i].to_pydatetime()
         features = {c: float(frame[c].iat[i]) for c in columns}
         decision = loop.on_signal(Signal(pair, candle, "long", None, features), now=candle)
@@ -302,6 +302,37 @@ def test_plot_columns_score_every_row_in_plot_mode_and_are_no_features(
     assert set(subplot) == {PROBABILITY_COLUMN, GUARD_COLUMN}
     assert "RSI" in strategy.plot_config["subplots"]  # the strategy's own subplot is kept
     assert "bb_lower" in strategy.plot_config["main_plot"]
+
+
+def test_live_analyses_score_only_new_candles_until_the_model_learns(
+    workspace: Workspace, user_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every new candle re-analyses the whole frame live; scoring it all each time would
+    cost a prediction per row per candle."""
+    pair = PAIRS[0]
+    strategy = _strategy(workspace, user_data, RunMode.PLOT, guard={"enabled": False})
+    frame = strategy.advise_indicators(_candles(workspace, pair), {"pair": pair})
+    _train(strategy, frame, pair)
+    learner = strategy.feedback_loop.decider_for(pair)
+    calls: list[int] = []
+    score = learner.predict_proba_one
+
+    def counted(features: dict[str, float]) -> dict[bool, float]:
+        calls.append(1)
+        return score(features)
+
+    monkeypatch.setattr(learner, "predict_proba_one", counted)
+    first = strategy.advise_indicators(_candles(workspace, pair), {"pair": pair})
+    assert len(calls) > 2500
+    calls.clear()
+    longer = strategy.advise_indicators(_candles(workspace, pair, 3001), {"pair": pair})
+    assert len(calls) == 1
+    pd.testing.assert_series_equal(longer[PROBABILITY_COLUMN].iloc[:3000],
+                                   first[PROBABILITY_COLUMN])
+    _train(strategy, frame, pair, start=400)  # the model learns: every row is scored again
+    calls.clear()
+    strategy.advise_indicators(_candles(workspace, pair, 3001), {"pair": pair})
+    assert len(calls) > 2500
 
 
 def test_plot_columns_are_nan_in_backtests(workspace: Workspace, user_data: Path) -> None:
