@@ -96,7 +96,8 @@ def _hyperopt(ws: Workspace, name: str, *options: str) -> list[dict[str, Any]]:
         str(FREQTRADE_FEEDBACK), "offline", "hyperopt", "--config", str(ws.config),
         "--datadir", str(ws.datadir), "--userdir", str(userdir), "--strategy", STRATEGY,
         "--strategy-path", str(ws.strategies), "--timerange", TIMERANGE,
-        "--spaces", SPACE, "buy", "--hyperopt-loss", "SharpeHyperOptLoss", "-e", EPOCHS,
+        "--spaces", SPACE, "buy", "--hyperopt-loss", "FeedbackHyperOptLoss",
+        "--hyperopt-path", str(REPO / "user_data" / "hyperopts"), "-e", EPOCHS,
         "--random-state", "3", "--min-trades", "1", "--disable-param-export", *options,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
