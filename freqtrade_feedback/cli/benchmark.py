@@ -13,6 +13,7 @@ import json
 import shutil
 import statistics
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,24 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                    **facts[name]} for name, t in times.items()}
 
 
+def _report(args: argparse.Namespace, payload: dict[str, Any], title: str,
+            columns: Sequence[str], cells: Iterable[Sequence[str]], summary: str) -> int:
+    """Print a benchmark's measures: ``payload`` as JSON with ``--json``, else a table of
+    ``cells`` under ``title`` and the one-line ``summary`` (target and verdict)."""
+    if args.json:
+        print(json.dumps(payload, indent=2))
+        return 0
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right")
+    for row in cells:
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    console.print(summary)
+    return 0
+
+
 def run_loop(args: argparse.Namespace) -> int:
     from freqtrade_feedback.cli.loop_cost import TARGET_US
     from freqtrade_feedback.cli.loop_cost import measure as measure_loop
@@ -107,22 +126,14 @@ def run_loop(args: argparse.Namespace) -> int:
     rows = measure_loop(args.signals, args.repeat)
     worst = rows["guarded loop + shadow book"]["us_per_signal"]
     verdict = "PASS" if worst <= TARGET_US else "FAIL"
-    if args.json:
-        print(json.dumps({"variants": rows, "target_us": TARGET_US, "verdict": verdict},
-                         indent=2))
-        return 0
-    table = Table(title=f"Cost per signal inside the loop ({args.signals} signals, median of "
-                        f"{args.repeat})")
-    for column in ("Variant", "us / signal", "Taken", "Learned", "Shadows"):
-        table.add_column(column, justify="right")
-    for name, row in rows.items():
-        table.add_row(name, f"{row['us_per_signal']:.1f}", str(row["taken"]),
-                      str(row["learned"]), str(row["shadows"]))
-    console = Console()
-    console.print(table)
-    console.print(f"guarded loop + shadow book: {worst:.1f} us/signal; target <= {TARGET_US:.0f}:"
-                  f" {verdict}")
-    return 0
+    return _report(
+        args, {"variants": rows, "target_us": TARGET_US, "verdict": verdict},
+        f"Cost per signal inside the loop ({args.signals} signals, median of {args.repeat})",
+        ("Variant", "us / signal", "Taken", "Learned", "Shadows"),
+        ((name, f"{row['us_per_signal']:.1f}", str(row["taken"]), str(row["learned"]),
+          str(row["shadows"])) for name, row in rows.items()),
+        f"guarded loop + shadow book: {worst:.1f} us/signal; target <= {TARGET_US:.0f}: "
+        f"{verdict}")
 
 
 def run_journal(args: argparse.Namespace) -> int:
@@ -132,21 +143,13 @@ def run_journal(args: argparse.Namespace) -> int:
     rows = measure_journal(min(args.signals, 2000))
     worst = max(row["p99_ms"] for name, row in rows.items() if "not a callback" not in name)
     verdict = "PASS" if worst < TARGET_P99_MS else "FAIL"
-    if args.json:
-        print(json.dumps({"calls": rows, "target_p99_ms": TARGET_P99_MS, "verdict": verdict},
-                         indent=2))
-        return 0
-    table = Table(title="Dry-run/live callback latency with the ledger (SQLite file)")
-    for column in ("Call", "Calls", "p50 ms", "p99 ms", "max ms"):
-        table.add_column(column, justify="right")
-    for name, row in rows.items():
-        table.add_row(name, str(row["calls"]), f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
-                      f"{row['max_ms']:.2f}")
-    console = Console()
-    console.print(table)
-    console.print(f"worst callback p99: {worst:.2f} ms; target < {TARGET_P99_MS:.0f} ms: "
-                  f"{verdict}")
-    return 0
+    return _report(
+        args, {"calls": rows, "target_p99_ms": TARGET_P99_MS, "verdict": verdict},
+        "Dry-run/live callback latency with the ledger (SQLite file)",
+        ("Call", "Calls", "p50 ms", "p99 ms", "max ms"),
+        ((name, str(row["calls"]), f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
+          f"{row['max_ms']:.2f}") for name, row in rows.items()),
+        f"worst callback p99: {worst:.2f} ms; target < {TARGET_P99_MS:.0f} ms: {verdict}")
 
 
 def run_hyperopt(args: argparse.Namespace) -> int:
@@ -157,22 +160,16 @@ def run_hyperopt(args: argparse.Namespace) -> int:
     with restored_log_levels():
         rows = measure_hyperopt(args)
     worst, verdict = hyperopt_verdict(rows)
-    if args.json:
-        print(json.dumps({"variants": rows, "worst_ratio": worst, "target": HYPEROPT_TARGET,
-                          "verdict": verdict}, indent=2))
-        return 0
-    table = Table(title=f"Hyperopt epochs, {' '.join(args.pairs)} {args.timeframe}, "
-                        f"{args.timerange}, space buy, -j 1 (median of {args.repeat})")
-    for column in ("Variant", "Epochs", "Seconds", "Epochs / min", "Ratio"):
-        table.add_column(column, justify="right")
-    for name, row in rows.items():
-        table.add_row(name, str(row["epochs"]), f"{row['seconds']:.1f}",
-                      f"{row['epochs_per_min']:.1f}", f"{row['ratio']:.3f}")
-    console = Console()
-    console.print(table)
-    console.print(f"feedback costs at most {HYPEROPT_TARGET - 1:.0%} more per epoch: worst "
-                  f"ratio {worst:.3f}: {verdict}")
-    return 0
+    return _report(
+        args, {"variants": rows, "worst_ratio": worst, "target": HYPEROPT_TARGET,
+               "verdict": verdict},
+        f"Hyperopt epochs, {' '.join(args.pairs)} {args.timeframe}, {args.timerange}, "
+        f"space buy, -j 1 (median of {args.repeat})",
+        ("Variant", "Epochs", "Seconds", "Epochs / min", "Ratio"),
+        ((name, str(row["epochs"]), f"{row['seconds']:.1f}", f"{row['epochs_per_min']:.1f}",
+          f"{row['ratio']:.3f}") for name, row in rows.items()),
+        f"feedback costs at most {HYPEROPT_TARGET - 1:.0%} more per epoch: worst ratio "
+        f"{worst:.3f}: {verdict}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,19 +185,13 @@ def run(args: argparse.Namespace) -> int:
     ratio = rows["gate on"]["median_s"] / off
     overhead = rows["gate on, takes all"]["median_s"] / off
     verdict = "PASS" if max(ratio, overhead) <= TARGET else "FAIL"
-    if args.json:
-        print(json.dumps({"variants": rows, "ratio": ratio, "overhead_ratio": overhead,
-                          "target": TARGET, "verdict": verdict}, indent=2))
-        return 0
-    table = Table(title=f"Backtest wall time, {' '.join(args.pairs)} {args.timeframe}, "
-                        f"{args.timerange or 'all data'}")
-    for column in ("Variant", "Runs", "Median s", "Min s", "Trades", "Signals gated"):
-        table.add_column(column, justify="right")
-    for name, row in rows.items():
-        table.add_row(name, str(row["runs"]), f"{row['median_s']:.2f}", f"{row['min_s']:.2f}",
-                      str(row["trades"]), str(row["signals"]))
-    console = Console()
-    console.print(table)
-    console.print(f"gate on / gate off (median): {ratio:.3f}; gate on taking every signal / "
-                  f"gate off: {overhead:.3f}; target <= {TARGET}: {verdict}")
-    return 0
+    return _report(
+        args, {"variants": rows, "ratio": ratio, "overhead_ratio": overhead, "target": TARGET,
+               "verdict": verdict},
+        f"Backtest wall time, {' '.join(args.pairs)} {args.timeframe}, "
+        f"{args.timerange or 'all data'}",
+        ("Variant", "Runs", "Median s", "Min s", "Trades", "Signals gated"),
+        ((name, str(row["runs"]), f"{row['median_s']:.2f}", f"{row['min_s']:.2f}",
+          str(row["trades"]), str(row["signals"])) for name, row in rows.items()),
+        f"gate on / gate off (median): {ratio:.3f}; gate on taking every signal / gate off: "
+        f"{overhead:.3f}; target <= {TARGET}: {verdict}")
