@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import make_url
@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 """Folder of the checkpoint files, inside the journal's folder."""
+RETENTION = timedelta(days=30)
+"""Settled signals older than this leave the loop's memory (and its checkpoints) before each
+checkpoint; the ledger keeps them. Long enough for any shadow outcome to have arrived."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,7 @@ class Journal:
         """
         if not self.checkpoint_due:
             return False
+        self.loop.forget_settled(before=now - RETENTION)
         self.checkpoint(now=now)
         return True
 

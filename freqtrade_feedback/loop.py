@@ -309,6 +309,26 @@ class FeedbackLoop:
             learner = self._learners[key] = self._new_learner()
         return learner
 
+    def forget_settled(self, *, before: datetime) -> int:
+        """Let go of signals decided before ``before`` whose trade is not open: their decision,
+        outcome, shadow record and features. Returns how many.
+
+        In dry-run and live the loop would otherwise keep every signal of a weeks-long run in
+        memory and in every checkpoint; the ledger keeps them all. Learners and the guard are
+        untouched: what was learned stays learned. A shadow outcome that arrives for a
+        forgotten signal is still recorded, without features, so the guard does not see it.
+        """
+        old = [sid for sid, d in self._decisions.items()
+               if d.decided_at < before and sid not in self._open]
+        for sid in old:
+            del self._decisions[sid]
+            self._outcomes.pop(sid, None)
+            self._shadows.pop(sid, None)
+            self._features.pop(sid, None)
+        if self._supervisor is not None:
+            self._supervisor.forget(old)
+        return len(old)
+
     def forget_signal(self, signal_id: str) -> None:
         """The entry never filled (timeout, cancel): no outcome will come for this signal."""
         self._open.pop(signal_id, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -195,6 +195,14 @@ class Supervisor:
         if p is None:
             p = known[state] = learner.predict_proba_one(features)[True]
         return p
+
+    def forget(self, signal_ids: Iterable[str]) -> None:
+        """Drop what is kept per signal (cached probabilities, a trade or a shadow waiting for
+        its pair) for signals the loop has let go of."""
+        for signal_id in signal_ids:
+            self._predicted.pop(signal_id, None)
+            self._realized.pop(signal_id, None)
+            self._shadow.pop(signal_id, None)
 
     def _promote(self) -> None:
         self._champions = {k: _copy(v) for k, v in self._challengers.items()}

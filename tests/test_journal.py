@@ -18,7 +18,7 @@ import pytest
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.exceptions import FeedbackError, LedgerError
-from freqtrade_feedback.journal import CHECKPOINTS, ClosedTrade, Journal
+from freqtrade_feedback.journal import CHECKPOINTS, RETENTION, ClosedTrade, Journal
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.ledger import Ledger
 from freqtrade_feedback.loop import Signal
@@ -295,3 +295,30 @@ def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path):
     counts = journal.ledger.counts()
     assert counts["learned"] == uninterrupted.ledger.counts()["learned"]
     assert counts["outcomes"] == total
+
+
+def test_settled_signals_leave_memory_before_a_checkpoint_but_open_trades_stay(tmp_path):
+    """A weeks-long bot: signals older than the retention leave the loop (the ledger keeps
+    them), an open trade's signal stays and is learned when it closes, learners are kept."""
+    settings = _settings(min_outcomes=0, checkpoint_every=1,
+                         guard=GuardSettings(enabled=True))
+    journal = _journal(tmp_path, settings)
+    stream = _stream(40)
+    drive(journal, stream)
+    opened = Signal("BTC/USDT", T0 - timedelta(days=1), features={"a": 1.0, "b": 0.0})
+    assert journal.on_signal(opened, now=opened.candle).take
+    late = T0 + RETENTION + timedelta(days=2)
+    fresh = Signal("ETH/USDT", late, features={"a": 0.0, "b": 1.0})
+    assert journal.on_signal(fresh, now=late).take
+    journal.on_trade_closed(fresh.signal_id, trade_id=999, exit_order_id="y",
+                            profit_ratio=0.01, now=late)  # a checkpoint is due now
+    learned = journal.loop.learner_for("BTC/USDT").n_learned
+    assert journal.maintain(now=late)
+    assert [d.signal_id for d in journal.loop.decisions] == [opened.signal_id, fresh.signal_id]
+    assert [o.signal_id for o in journal.loop.outcomes] == [fresh.signal_id]
+    assert journal.loop.learner_for("BTC/USDT").n_learned == learned
+    assert journal.ledger.counts()["signals"] == len(stream) + 2  # the ledger forgets nothing
+    restarted = _journal(tmp_path, settings)
+    outcome = restarted.on_trade_closed(opened.signal_id, trade_id=1000, exit_order_id="z",
+                                        profit_ratio=0.02, now=late)
+    assert outcome is not None and outcome.learned
