@@ -36,6 +36,19 @@ def is_real(value: object) -> bool:
         return False
 
 
+def check_count(owner: str, name: str, value: object, minimum: int) -> None:
+    """Raise :func:`invalid` unless ``value`` is an int of at least ``minimum``.
+
+    >>> check_count("Coverage", "bins", 1, 2)
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.ConfigError: The 'bins' parameter of Coverage must be an int >= 2.
+    Got 1 instead.
+    """
+    if not is_int(value) or value < minimum:  # type: ignore[operator]
+        raise invalid(owner, name, f"an int >= {minimum}", value)
+
+
 def invalid(owner: str, name: str, constraint: str, value: object) -> ConfigError:
     """The error for a parameter ``name`` of ``owner`` that is not ``constraint``.
 

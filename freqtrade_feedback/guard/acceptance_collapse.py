@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import invalid, is_int, is_real
+from freqtrade_feedback.validation import check_count, invalid, is_real
 
 
 class AcceptanceCollapse(Detector):
@@ -67,12 +67,10 @@ class AcceptanceCollapse(Detector):
     def __init__(
         self, window: int = 100, threshold: float = 0.25, warmup: int = 100, floor: float = 0.02
     ) -> None:
-        if not is_int(window) or window < 2:
-            raise invalid("AcceptanceCollapse", "window", "an int >= 2", window)
+        check_count("AcceptanceCollapse", "window", window, 2)
         if not is_real(threshold) or not 0 < threshold <= 1:
             raise invalid("AcceptanceCollapse", "threshold", "a float in (0, 1]", threshold)
-        if not is_int(warmup) or warmup < 0:
-            raise invalid("AcceptanceCollapse", "warmup", "an int >= 0", warmup)
+        check_count("AcceptanceCollapse", "warmup", warmup, 0)
         if not is_real(floor) or not 0 <= floor < 1:
             raise invalid("AcceptanceCollapse", "floor", "a float in [0, 1)", floor)
         self.window = window

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import invalid, is_int, is_real
+from freqtrade_feedback.validation import check_count, invalid, is_real
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 """E|Z| for a standard normal Z: scales a bin's standard error into its expected |error|."""
@@ -82,14 +82,11 @@ class Calibration(Detector):
     def __init__(
         self, window: int = 200, threshold: float = 0.15, warmup: int = 50, bins: int = 10
     ) -> None:
-        if not is_int(window) or window < 2:
-            raise invalid("Calibration", "window", "an int >= 2", window)
+        check_count("Calibration", "window", window, 2)
         if not is_real(threshold) or threshold <= 0:
             raise invalid("Calibration", "threshold", "a float > 0", threshold)
-        if not is_int(warmup) or warmup < 0:
-            raise invalid("Calibration", "warmup", "an int >= 0", warmup)
-        if not is_int(bins) or bins < 1:
-            raise invalid("Calibration", "bins", "an int >= 1", bins)
+        check_count("Calibration", "warmup", warmup, 0)
+        check_count("Calibration", "bins", bins, 1)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup

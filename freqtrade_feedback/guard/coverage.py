@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Mapping
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import invalid, is_int, is_real
+from freqtrade_feedback.validation import check_count, invalid, is_real
 
 EPSILON = 1e-4
 """Proportion given to an empty bin, so that the PSI stays finite."""
@@ -96,14 +96,11 @@ class Coverage(Detector):
     def __init__(
         self, window: int = 300, threshold: float = 0.25, warmup: int = 100, bins: int = 10
     ) -> None:
-        if not is_int(window) or window < 2:
-            raise invalid("Coverage", "window", "an int >= 2", window)
+        check_count("Coverage", "window", window, 2)
         if not is_real(threshold) or threshold <= 0:
             raise invalid("Coverage", "threshold", "a float > 0", threshold)
-        if not is_int(warmup) or warmup < 0:
-            raise invalid("Coverage", "warmup", "an int >= 0", warmup)
-        if not is_int(bins) or bins < 2:
-            raise invalid("Coverage", "bins", "an int >= 2", bins)
+        check_count("Coverage", "warmup", warmup, 0)
+        check_count("Coverage", "bins", bins, 2)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup

@@ -9,11 +9,11 @@ from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.sequential import (
     BettingMean,
     _check_alpha,
-    _check_count,
     _check_margin,
     _check_positive,
     _finite,
 )
+from freqtrade_feedback.validation import check_count
 
 __all__ = ["ExecutionGap"]
 
@@ -86,7 +86,7 @@ class ExecutionGap(Detector):
         _check_alpha("ExecutionGap", alpha)
         _check_positive("ExecutionGap", "bound", bound)
         _check_margin("ExecutionGap", "tolerance", tolerance, bound, signed=False)
-        _check_count("ExecutionGap", "warmup", warmup, 0)
+        check_count("ExecutionGap", "warmup", warmup, 0)
         self.alpha = alpha
         self.tolerance = tolerance
         self.bound = bound

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.guard.sequential import _check_count, _check_positive, _finite
+from freqtrade_feedback.guard.sequential import _check_positive, _finite
+from freqtrade_feedback.validation import check_count
 
 __all__ = ["OwnImpact"]
 
@@ -82,9 +83,9 @@ class OwnImpact(Detector):
     """
 
     def __init__(self, window: int = 200, threshold: float = 4.0, warmup: int = 50) -> None:
-        _check_count("OwnImpact", "window", window, 3)
+        check_count("OwnImpact", "window", window, 3)
         _check_positive("OwnImpact", "threshold", threshold)
-        _check_count("OwnImpact", "warmup", warmup, 0)
+        check_count("OwnImpact", "warmup", warmup, 0)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup

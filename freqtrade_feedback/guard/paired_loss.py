@@ -8,11 +8,11 @@ from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.sequential import (
     BettingMean,
     _check_alpha,
-    _check_count,
     _check_margin,
     _check_positive,
     _finite,
 )
+from freqtrade_feedback.validation import check_count
 
 __all__ = ["PairedLoss"]
 
@@ -93,7 +93,7 @@ class PairedLoss(Detector):
         _check_alpha("PairedLoss", alpha)
         _check_positive("PairedLoss", "bound", bound)
         _check_margin("PairedLoss", "margin", margin, bound, signed=False)
-        _check_count("PairedLoss", "warmup", warmup, 0)
+        check_count("PairedLoss", "warmup", warmup, 0)
         self.alpha = alpha
         self.margin = margin
         self.bound = bound

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import invalid, is_int
+from freqtrade_feedback.validation import check_count
 
 
 class PeriodicAlarm(Detector):
@@ -43,10 +43,8 @@ class PeriodicAlarm(Detector):
     """
 
     def __init__(self, period: int = 100, warmup: int = 0) -> None:
-        if not is_int(period) or period < 1:
-            raise invalid("PeriodicAlarm", "period", "an int >= 1", period)
-        if not is_int(warmup) or warmup < 0:
-            raise invalid("PeriodicAlarm", "warmup", "an int >= 0", warmup)
+        check_count("PeriodicAlarm", "period", period, 1)
+        check_count("PeriodicAlarm", "warmup", warmup, 0)
         self.period = period
         self.warmup = warmup
         self._reset()

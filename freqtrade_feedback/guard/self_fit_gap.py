@@ -7,7 +7,7 @@ import math
 from river import stats, utils
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import invalid, is_int, is_real
+from freqtrade_feedback.validation import check_count, invalid, is_real
 
 MIN_T = 2.0
 """The one-sided Welch t statistic the gap must also exceed, so that noise does not alarm."""
@@ -70,12 +70,10 @@ class SelfFitGap(Detector):
     """
 
     def __init__(self, window: int = 100, threshold: float = 0.08, warmup: int = 30) -> None:
-        if not is_int(window) or window < 2:
-            raise invalid("SelfFitGap", "window", "an int >= 2", window)
+        check_count("SelfFitGap", "window", window, 2)
         if not is_real(threshold) or threshold <= 0:
             raise invalid("SelfFitGap", "threshold", "a float > 0", threshold)
-        if not is_int(warmup) or warmup < 0:
-            raise invalid("SelfFitGap", "warmup", "an int >= 0", warmup)
+        check_count("SelfFitGap", "warmup", warmup, 0)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup

@@ -17,7 +17,7 @@ from typing import Any
 
 from river import base
 
-from freqtrade_feedback.validation import invalid, is_int, is_real
+from freqtrade_feedback.validation import invalid, is_real
 
 __all__ = ["BettingMean"]
 
@@ -45,11 +45,6 @@ def _check_margin(owner: str, name: str, value: Any, bound: float, *, signed: bo
     interval = f"(-{bound!r}, {bound!r})" if signed else f"[0, {bound!r})"
     if not is_real(value) or not (-bound < value < bound) or (value < 0.0 and not signed):
         raise invalid(owner, name, f"a float in {interval}", value)
-
-
-def _check_count(owner: str, name: str, value: Any, minimum: int) -> None:
-    if not is_int(value) or value < minimum:
-        raise invalid(owner, name, f"an int >= {minimum}", value)
 
 
 def _finite(owner: str, name: str, value: Any) -> float:
