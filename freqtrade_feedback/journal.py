@@ -312,9 +312,15 @@ class Journal:
     def reconcile(self, trades: Iterable[ClosedTrade]) -> int:
         """Record the closed trades the ledger has not seen (closed while the bot was down, or
         before the plugin was installed): learned once when their signal was recorded, else
-        recorded as not learned with the reason. Returns how many were new."""
+        recorded as not learned with the reason. Returns how many were new.
+
+        Trades with a recorded outcome are skipped on one query, not one query each: a bot
+        reconciles its whole closed history at every start."""
+        known = self.ledger.reconciled_trade_ids()
         new = 0
         for trade in trades:
+            if trade.trade_id in known:
+                continue
             signal_id = trade.signal_id or f"{trade.pair}|trade:{trade.trade_id}"
             outcome = self.on_trade_closed(
                 signal_id, trade_id=trade.trade_id, exit_order_id=trade.exit_order_id,
