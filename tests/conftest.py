@@ -7,6 +7,7 @@ skip with one line saying why; the rest of the suite runs.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 CONFIG = REPO / "user_data" / "config.json"
 STRATEGIES = REPO / "user_data" / "strategies"
+USER_ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
+"""The environment of a command a test runs as a user would: Freqtrade sets up no log
+handler when it sees ``PYTEST_VERSION``, so the command's log lines would go nowhere."""
+GUARD_LINE = "freqtrade-feedback guard: "
+"""How the guard's transition lines start (``FeedbackMixin``), in any process."""
 PAIRS_5M = ("BTC_USDT-5m.feather", "ETH_USDT-5m.feather", "SOL_USDT-5m.feather")
 
 

@@ -7,12 +7,14 @@ import csv
 import json
 import logging
 import re
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CONFIG, STRATEGIES
+from conftest import CONFIG, GUARD_LINE, REPO, STRATEGIES, USER_ENVIRONMENT, shared_data
 
 from freqtrade_feedback.cli.main import main
 from freqtrade_feedback.comparison.plan import VARIANTS, Fold, make_folds, variant_spaces
@@ -95,6 +97,41 @@ def _row_is_the_backtest_of_the_exported_parameters(config: Path, datadir: Path,
     run = run_backtest(settings)
     assert len(run.trades) == int(row["trades"])
     assert run.stats["profit_total"] == pytest.approx(float(row["profit_total"]))
+
+
+def test_finishes_when_the_guard_logs_during_the_epochs(tmp_path: Path) -> None:
+    """Freqtrade's hyperopt relays log records from processes not named ``MainProcess``
+    through a queue that the hyperopt's own process drains; compare's hyperopt runs ``-j 1``
+    in a pool worker, so a record logged during an epoch used to be drained into the same
+    queue again, forever. Here the guard logs transitions during the epochs (two pairs, 1h,
+    six months, the issue's random state): the command must end, with every row, within a
+    bound far above its normal run time (about 30 s)."""
+    source = shared_data("binance-2024")
+    datadir = tmp_path / "data"
+    datadir.mkdir()
+    for pair in ("BTC", "ETH"):
+        shutil.copy2(source / f"{pair}_USDT-1h.feather", datadir)
+    config = json.loads(CONFIG.read_text())
+    config["timeframe"] = "1h"
+    config["exchange"]["pair_whitelist"] = ["BTC/USDT", "ETH/USDT"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "out"
+    argv = [str(REPO / ".venv" / "bin" / "freqtrade-feedback"),
+            *_compare(tmp_path / "config.json", datadir, tmp_path, "--timerange",
+                      "20240101-20240701", "--epochs", "10", "--oos-timerange",
+                      "20240701-20240801", "--random-state", "5", "--jobs", "2",
+                      "--out", str(out), "--verbose")]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False,
+                              env=USER_ENVIRONMENT)
+    except subprocess.TimeoutExpired as expired:
+        stderr = expired.stderr.decode(errors="replace") if expired.stderr else ""
+        pytest.fail(f"compare did not finish in 240 s; guard lines logged: "
+                    f"{stderr.count(GUARD_LINE)}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert GUARD_LINE in done.stderr, "the guard logged nothing: the test no longer tests it"
+    assert [r["variant"] for r in _csv(out / "compare.csv")] == list(VARIANTS)
+    assert (out / "report.html").is_file()
 
 
 def test_folds_give_one_row_per_variant_and_fold(one_pair: Path, binance_5m: Path,

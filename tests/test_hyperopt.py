@@ -29,7 +29,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CONFIG, REPO, STRATEGIES
+from conftest import CONFIG, GUARD_LINE, REPO, STRATEGIES, USER_ENVIRONMENT
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.optimize.backtesting import Backtesting
@@ -87,9 +87,17 @@ def workspace(binance_5m: Path, tmp_path_factory: pytest.TempPathFactory) -> Wor
     return Workspace(path, datadir, strategies, root)
 
 
-def _hyperopt(ws: Workspace, name: str, *options: str) -> list[dict[str, Any]]:
+@dataclass
+class Hyperopt:
+    epochs: list[dict[str, Any]]
+    guard_lines: list[str]
+    """The guard's transition lines the run logged, from whichever process ran the epoch."""
+
+
+def _hyperopt(ws: Workspace, name: str, *options: str) -> Hyperopt:
     """Run ``freqtrade hyperopt`` through our offline wrapper in a fresh process (as a user
-    would; loky workers then start from a clean interpreter) and read its epochs."""
+    would; loky workers then start from a clean interpreter), read its epochs and the guard's
+    log lines."""
     userdir = ws.root / name
     userdir.mkdir()
     command = [
@@ -100,12 +108,15 @@ def _hyperopt(ws: Workspace, name: str, *options: str) -> list[dict[str, Any]]:
         "--hyperopt-path", str(REPO / "user_data" / "hyperopts"), "-e", EPOCHS,
         "--random-state", "3", "--min-trades", "1", "--disable-param-export", *options,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
+                          env=USER_ENVIRONMENT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (results,) = (userdir / "hyperopt_results").glob("*.fthypt")
     epochs = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(epochs) == int(EPOCHS)
-    return sorted(epochs, key=lambda e: e["current_epoch"])
+    lines = [line.split(GUARD_LINE, 1)[1] for line in done.stderr.splitlines()
+             if GUARD_LINE in line and " -> " in line]
+    return Hyperopt(sorted(epochs, key=lambda e: e["current_epoch"]), lines)
 
 
 def _trades(records: list[dict[str, Any]]) -> list[tuple]:
@@ -118,26 +129,36 @@ def _epochs(epochs: list[dict[str, Any]]) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def sequential(workspace: Workspace) -> list[dict[str, Any]]:
+def sequential(workspace: Workspace) -> Hyperopt:
     return _hyperopt(workspace, "j1", "-j", "1")
 
 
 def test_two_workers_give_the_same_epochs_as_one_process(
-    workspace: Workspace, sequential: list[dict[str, Any]]
+    workspace: Workspace, sequential: Hyperopt
 ) -> None:
     parallel = _hyperopt(workspace, "j2", "-j", "2")
-    assert _epochs(parallel) == _epochs(sequential)
-    assert len({len(e["results_metrics"]["trades"]) for e in sequential}) > 1, (
+    assert _epochs(parallel.epochs) == _epochs(sequential.epochs)
+    assert len({len(e["results_metrics"]["trades"]) for e in sequential.epochs}) > 1, (
         "every epoch traded alike: the parameters did not reach the run")
+    _same_guard_lines(parallel, sequential)
+
+
+def _same_guard_lines(run: Hyperopt, sequential: Hyperopt) -> None:
+    """The guard's transition lines logged inside the epochs reach the user once each,
+    whichever process ran the epoch (Freqtrade relays a worker's records through a queue):
+    none lost, none repeated."""
+    assert sequential.guard_lines, "the guard logged nothing: the relay is not tested"
+    assert sorted(run.guard_lines) == sorted(sequential.guard_lines)
 
 
 def test_analyze_per_epoch_gives_the_same_epochs(
-    workspace: Workspace, sequential: list[dict[str, Any]]
+    workspace: Workspace, sequential: Hyperopt
 ) -> None:
     """The first epoch runs in the parent here and mutates the strategy later epochs are
     pickled from."""
     per_epoch = _hyperopt(workspace, "ape", "-j", "2", "--analyze-per-epoch")
-    assert _epochs(per_epoch) == _epochs(sequential)
+    assert _epochs(per_epoch.epochs) == _epochs(sequential.epochs)
+    _same_guard_lines(per_epoch, sequential)
 
 
 def _backtest_with_file(ws: Workspace, params: dict[str, dict[str, Any]],
@@ -155,11 +176,11 @@ def _backtest_with_file(ws: Workspace, params: dict[str, dict[str, Any]],
 
 
 def test_every_sequential_epoch_equals_a_fresh_backtest_of_its_parameters(
-    workspace: Workspace, sequential: list[dict[str, Any]], user_data: Path
+    workspace: Workspace, sequential: Hyperopt, user_data: Path
 ) -> None:
     """With -j 1 one strategy object runs all epochs: the case where state would leak."""
     gated_after_learning = 0
-    for epoch in sequential:
+    for epoch in sequential.epochs:
         details = epoch["params_details"]
         run = _backtest_with_file(workspace, {"buy": details["buy"],
                                               SPACE: details[SPACE]}, user_data)

@@ -17,8 +17,9 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
@@ -139,7 +140,8 @@ def optimise(setup: Setup, task: Task, budget: Budget,
     _quiet(setup.verbose)
     hyperopt = _reporting_hyperopt(config, report)
     try:
-        hyperopt.start()
+        with _as_main_process():
+            hyperopt.start()
     finally:
         Backtesting.cleanup()
         hyperopt.data_pickle_file.unlink(missing_ok=True)  # a copy of the candles
@@ -156,6 +158,28 @@ def _reporting_hyperopt(config: dict[str, Any], report: Callable[[int], None]) -
             report(current)
 
     return ReportingHyperopt(config)
+
+
+@contextmanager
+def _as_main_process() -> Iterator[None]:
+    """Run Freqtrade's hyperopt as the main process of its own run.
+
+    Freqtrade relays its epoch workers' log records to the hyperopt's process through a
+    queue: a process whose name is not ``MainProcess`` counts as a worker and gets a root
+    ``QueueHandler`` on that queue at every epoch, and the hyperopt's process drains the queue
+    into its own loggers after each batch of epochs. With ``-j 1`` the epochs run in the
+    hyperopt's process itself, which is a worker of compare's pool (``SpawnProcess-N``): it
+    was both, so every record it drained went back into the queue it was draining, forever
+    (a warm CPU and no end, as soon as the strategy or the guard logged during an epoch).
+    Named ``MainProcess`` while the hyperopt runs, it is what Freqtrade expects of the
+    process that owns the run, and records go straight to its handlers.
+    """
+    process = multiprocessing.current_process()
+    name, process.name = process.name, "MainProcess"
+    try:
+        yield
+    finally:
+        process.name = name
 
 
 def _quiet(verbose: bool) -> None:
