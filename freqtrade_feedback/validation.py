@@ -1,14 +1,17 @@
-"""Constructor checks shared by the core's classes, with one message template.
+"""Argument checks shared by the package's classes, with one message template.
 
 "The {name!r} parameter of {owner} must be {constraint}. Got {value!r} instead.", as
 scikit-learn words it, raised as :class:`ConfigError` so a bad value in the config stops the
-bot with the key named.
+bot with the key named. Every constructor that checks an argument checks it here; a value
+passed to a method on every observation (a detector's ``update``) is checked by
+:func:`finite`, which raises a plain ``ValueError``: that is a caller's bug, not a setting.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 from freqtrade_feedback.exceptions import ConfigError
 
@@ -36,19 +39,6 @@ def is_real(value: object) -> bool:
         return False
 
 
-def check_count(owner: str, name: str, value: object, minimum: int) -> None:
-    """Raise :func:`invalid` unless ``value`` is an int of at least ``minimum``.
-
-    >>> check_count("Coverage", "bins", 1, 2)
-    Traceback (most recent call last):
-    ...
-    freqtrade_feedback.exceptions.ConfigError: The 'bins' parameter of Coverage must be an int >= 2.
-    Got 1 instead.
-    """
-    if not is_int(value) or value < minimum:  # type: ignore[operator]
-        raise invalid(owner, name, f"an int >= {minimum}", value)
-
-
 def invalid(owner: str, name: str, constraint: str, value: object) -> ConfigError:
     """The error for a parameter ``name`` of ``owner`` that is not ``constraint``.
 
@@ -58,3 +48,101 @@ def invalid(owner: str, name: str, constraint: str, value: object) -> ConfigErro
     return ConfigError(
         f"The {name!r} parameter of {owner} must be {constraint}. Got {value!r} instead."
     )
+
+
+def check_count(
+    owner: str, name: str, value: object, minimum: int, maximum: int | None = None
+) -> None:
+    """Raise :func:`invalid` unless ``value`` is an int of at least ``minimum`` (and at most
+    ``maximum``, if given).
+
+    >>> check_count("Coverage", "bins", 1, 2)
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.ConfigError: The 'bins' parameter of Coverage must be an int >= 2.
+    Got 1 instead.
+    >>> check_count("RegimeFlip", "onset", 7, 0, 5)
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.ConfigError: The 'onset' parameter of RegimeFlip must be an int
+    in [0, 5]. Got 7 instead.
+    """
+    if not is_int(value) or value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise invalid(owner, name, f"an int {bound}", value)
+
+
+def check_positive(owner: str, name: str, value: Any) -> None:
+    """Raise :func:`invalid` unless ``value`` is a finite real number above 0.
+
+    >>> check_positive("OwnImpact", "threshold", float("inf"))
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.ConfigError: The 'threshold' parameter of OwnImpact must be a
+    finite float > 0. Got inf instead.
+    """
+    if not (is_real(value) and value > 0.0):
+        raise invalid(owner, name, "a finite float > 0", value)
+
+
+def check_interval(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> None:
+    """Raise :func:`invalid` unless ``value`` is a finite real number between ``low`` and
+    ``high``, each end included unless it is open. The bounds are shown as written
+    (``repr``), so pass ``0`` rather than ``0.0`` to read "[0, 1)".
+
+    >>> check_interval("AcceptanceCollapse", "floor", 1.0, 0, 1, open_high=True)
+    Traceback (most recent call last):
+    ...
+    freqtrade_feedback.exceptions.ConfigError: The 'floor' parameter of AcceptanceCollapse must
+    be a float in [0, 1). Got 1.0 instead.
+    """
+    inside = (
+        is_real(value)
+        and (low < value if open_low else low <= value)
+        and (value < high if open_high else value <= high)
+    )
+    if not inside:
+        interval = f"{'(' if open_low else '['}{low!r}, {high!r}{')' if open_high else ']'}"
+        raise invalid(owner, name, f"a float in {interval}", value)
+
+
+def check_alpha(owner: str, value: Any) -> None:
+    """Raise :func:`invalid` unless the error level ``alpha`` is in ``(0, 1)``."""
+    check_interval(owner, "alpha", value, 0, 1, open_low=True, open_high=True)
+
+
+def check_margin(owner: str, name: str, value: Any, bound: float, *, signed: bool) -> None:
+    """Raise :func:`invalid` unless ``value`` is in ``(-bound, bound)`` if ``signed``, else in
+    ``[0, bound)``: a margin of a test on observations clipped to ``[-bound, bound]``."""
+    if signed:
+        check_interval(owner, name, value, -bound, bound, open_low=True, open_high=True)
+    else:
+        check_interval(owner, name, value, 0, bound, open_high=True)
+
+
+def finite(owner: str, name: str, value: Any) -> float:
+    """``value`` as a float, or a ``ValueError`` naming the argument ``name`` of
+    ``owner.update``: what a detector calls on every observation, so a float is let through
+    first.
+
+    >>> finite("PairedLoss", "champion_loss", 1)
+    1.0
+    >>> finite("PairedLoss", "champion_loss", float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: PairedLoss.update needs a finite number for 'champion_loss'. Got nan.
+    """
+    if type(value) is float and math.isfinite(value):  # the common case, fast
+        return value
+    if not is_real(value):
+        raise ValueError(f"{owner}.update needs a finite number for {name!r}. Got {value!r}.")
+    return float(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, invalid, is_real
+from freqtrade_feedback.validation import check_count, check_interval
 
 
 class AcceptanceCollapse(Detector):
@@ -68,11 +68,9 @@ class AcceptanceCollapse(Detector):
         self, window: int = 100, threshold: float = 0.25, warmup: int = 100, floor: float = 0.02
     ) -> None:
         check_count("AcceptanceCollapse", "window", window, 2)
-        if not is_real(threshold) or not 0 < threshold <= 1:
-            raise invalid("AcceptanceCollapse", "threshold", "a float in (0, 1]", threshold)
+        check_interval("AcceptanceCollapse", "threshold", threshold, 0, 1, open_low=True)
         check_count("AcceptanceCollapse", "warmup", warmup, 0)
-        if not is_real(floor) or not 0 <= floor < 1:
-            raise invalid("AcceptanceCollapse", "floor", "a float in [0, 1)", floor)
+        check_interval("AcceptanceCollapse", "floor", floor, 0, 1, open_high=True)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Mapping
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, invalid, is_real
+from freqtrade_feedback.validation import check_count, check_positive
 
 EPSILON = 1e-4
 """Proportion given to an empty bin, so that the PSI stays finite."""
@@ -97,8 +97,7 @@ class Coverage(Detector):
         self, window: int = 300, threshold: float = 0.25, warmup: int = 100, bins: int = 10
     ) -> None:
         check_count("Coverage", "window", window, 2)
-        if not is_real(threshold) or threshold <= 0:
-            raise invalid("Coverage", "threshold", "a float > 0", threshold)
+        check_positive("Coverage", "threshold", threshold)
         check_count("Coverage", "warmup", warmup, 0)
         check_count("Coverage", "bins", bins, 2)
         self.window = window

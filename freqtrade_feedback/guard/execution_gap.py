@@ -6,14 +6,14 @@ import math
 from typing import Literal
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.guard.sequential import (
-    BettingMean,
-    _check_alpha,
-    _check_margin,
-    _check_positive,
-    _finite,
+from freqtrade_feedback.guard.sequential import BettingMean
+from freqtrade_feedback.validation import (
+    check_alpha,
+    check_count,
+    check_margin,
+    check_positive,
+    finite,
 )
-from freqtrade_feedback.validation import check_count
 
 __all__ = ["ExecutionGap"]
 
@@ -83,9 +83,9 @@ class ExecutionGap(Detector):
         bound: float = 0.05,
         warmup: int = 20,
     ) -> None:
-        _check_alpha("ExecutionGap", alpha)
-        _check_positive("ExecutionGap", "bound", bound)
-        _check_margin("ExecutionGap", "tolerance", tolerance, bound, signed=False)
+        check_alpha("ExecutionGap", alpha)
+        check_positive("ExecutionGap", "bound", bound)
+        check_margin("ExecutionGap", "tolerance", tolerance, bound, signed=False)
         check_count("ExecutionGap", "warmup", warmup, 0)
         self.alpha = alpha
         self.tolerance = tolerance
@@ -103,7 +103,7 @@ class ExecutionGap(Detector):
         self._flags: tuple[bool, bool] | None = None
 
     def _update(self, realized: float, shadow: float) -> None:  # type: ignore[override]
-        gap = _finite("ExecutionGap", "realized", realized) - _finite(
+        gap = finite("ExecutionGap", "realized", realized) - finite(
             "ExecutionGap", "shadow", shadow
         )
         self._sum += gap

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.guard.sequential import _check_positive, _finite
-from freqtrade_feedback.validation import check_count
+from freqtrade_feedback.validation import check_count, check_positive, finite
 
 __all__ = ["OwnImpact"]
 
@@ -84,7 +83,7 @@ class OwnImpact(Detector):
 
     def __init__(self, window: int = 200, threshold: float = 4.0, warmup: int = 50) -> None:
         check_count("OwnImpact", "window", window, 3)
-        _check_positive("OwnImpact", "threshold", threshold)
+        check_positive("OwnImpact", "threshold", threshold)
         check_count("OwnImpact", "warmup", warmup, 0)
         self.window = window
         self.threshold = threshold
@@ -104,8 +103,8 @@ class OwnImpact(Detector):
         self._t = 0.0
 
     def _update(self, treatment: float, outcome: float) -> None:  # type: ignore[override]
-        x = _finite("OwnImpact", "treatment", treatment)
-        y = _finite("OwnImpact", "outcome", outcome)
+        x = finite("OwnImpact", "treatment", treatment)
+        y = finite("OwnImpact", "outcome", outcome)
         slot = self._next
         if self._filled == 0:
             self._center = (x, y)

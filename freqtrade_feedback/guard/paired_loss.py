@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.guard.sequential import (
-    BettingMean,
-    _check_alpha,
-    _check_margin,
-    _check_positive,
-    _finite,
+from freqtrade_feedback.guard.sequential import BettingMean
+from freqtrade_feedback.validation import (
+    check_alpha,
+    check_count,
+    check_margin,
+    check_positive,
+    finite,
 )
-from freqtrade_feedback.validation import check_count
 
 __all__ = ["PairedLoss"]
 
@@ -90,9 +90,9 @@ class PairedLoss(Detector):
     def __init__(
         self, alpha: float = 0.01, margin: float = 0.0, bound: float = 1.0, warmup: int = 30
     ) -> None:
-        _check_alpha("PairedLoss", alpha)
-        _check_positive("PairedLoss", "bound", bound)
-        _check_margin("PairedLoss", "margin", margin, bound, signed=False)
+        check_alpha("PairedLoss", alpha)
+        check_positive("PairedLoss", "bound", bound)
+        check_margin("PairedLoss", "margin", margin, bound, signed=False)
         check_count("PairedLoss", "warmup", warmup, 0)
         self.alpha = alpha
         self.margin = margin
@@ -109,9 +109,9 @@ class PairedLoss(Detector):
     def _update(self, challenger_loss: float, champion_loss: float) -> None:  # type: ignore[override]
         challenger, champion = challenger_loss, champion_loss
         if type(challenger) is not float or not math.isfinite(challenger):  # fast path first
-            challenger = _finite("PairedLoss", "challenger_loss", challenger_loss)
+            challenger = finite("PairedLoss", "challenger_loss", challenger_loss)
         if type(champion) is not float or not math.isfinite(champion):
-            champion = _finite("PairedLoss", "champion_loss", champion_loss)
+            champion = finite("PairedLoss", "champion_loss", champion_loss)
         difference = challenger - champion
         self._worse.update(difference)
         self._better.update(-difference)

@@ -7,7 +7,7 @@ import math
 from river import stats, utils
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, invalid, is_real
+from freqtrade_feedback.validation import check_count, check_positive
 
 MIN_T = 2.0
 """The one-sided Welch t statistic the gap must also exceed, so that noise does not alarm."""
@@ -71,8 +71,7 @@ class SelfFitGap(Detector):
 
     def __init__(self, window: int = 100, threshold: float = 0.08, warmup: int = 30) -> None:
         check_count("SelfFitGap", "window", window, 2)
-        if not is_real(threshold) or threshold <= 0:
-            raise invalid("SelfFitGap", "threshold", "a float > 0", threshold)
+        check_positive("SelfFitGap", "threshold", threshold)
         check_count("SelfFitGap", "warmup", warmup, 0)
         self.window = window
         self.threshold = threshold

@@ -6,18 +6,15 @@ A test by betting is not: its wealth is a nonnegative supermartingale under the 
 Ville's inequality the chance that it *ever* reaches ``1 / alpha`` is at most ``alpha``, however
 often it is looked at and whenever the caller decides to stop (Waudby-Smith & Ramdas 2023;
 Choe & Ramdas 2023 use the same construction to compare forecasters).
-
-This module also holds the parameter checks shared by the detectors built on the test.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from river import base
 
-from freqtrade_feedback.validation import invalid, is_real
+from freqtrade_feedback.validation import check_alpha, check_margin, check_positive, finite
 
 __all__ = ["BettingMean"]
 
@@ -28,32 +25,6 @@ _BET_CAP = 0.5
 _MEMORIES = (math.inf, 100.0)
 #: The smallest learning rate of the forgetting bettor, ``1 / _MEMORIES[1]``.
 _FORGET = 1.0 / _MEMORIES[1]
-
-
-def _check_alpha(owner: str, value: Any) -> None:
-    if not (is_real(value) and 0.0 < value < 1.0):
-        raise invalid(owner, "alpha", "a float in (0, 1)", value)
-
-
-def _check_positive(owner: str, name: str, value: Any) -> None:
-    if not (is_real(value) and value > 0.0):
-        raise invalid(owner, name, "a finite float > 0", value)
-
-
-def _check_margin(owner: str, name: str, value: Any, bound: float, *, signed: bool) -> None:
-    """``value`` in ``(-bound, bound)`` if ``signed``, else in ``[0, bound)``."""
-    interval = f"(-{bound!r}, {bound!r})" if signed else f"[0, {bound!r})"
-    if not is_real(value) or not (-bound < value < bound) or (value < 0.0 and not signed):
-        raise invalid(owner, name, f"a float in {interval}", value)
-
-
-def _finite(owner: str, name: str, value: Any) -> float:
-    """``value`` as a float, or a ValueError naming the argument of ``owner.update``."""
-    if type(value) is float and math.isfinite(value):  # the common case, fast
-        return value
-    if not is_real(value):
-        raise ValueError(f"{owner}.update needs a finite number for {name!r}. Got {value!r}.")
-    return float(value)
 
 
 class BettingMean(base.Base):
@@ -130,9 +101,9 @@ class BettingMean(base.Base):
     """
 
     def __init__(self, bound: float = 1.0, alpha: float = 0.01, margin: float = 0.0) -> None:
-        _check_positive("BettingMean", "bound", bound)
-        _check_alpha("BettingMean", alpha)
-        _check_margin("BettingMean", "margin", margin, bound, signed=True)
+        check_positive("BettingMean", "bound", bound)
+        check_alpha("BettingMean", alpha)
+        check_margin("BettingMean", "margin", margin, bound, signed=True)
         self.bound = bound
         self.alpha = alpha
         self.margin = margin
@@ -166,7 +137,7 @@ class BettingMean(base.Base):
         outcome of the guarded loop, and the loop's bookkeeping cost more than the arithmetic.
         """
         if type(x) is not float or not math.isfinite(x):
-            x = _finite("BettingMean", "x", x)
+            x = finite("BettingMean", "x", x)
         bound, margin = self.bound, self.margin
         value = x if -bound <= x <= bound else (bound if x > bound else -bound)
         self._n = n = self._n + 1

@@ -36,6 +36,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from freqtrade_feedback.exceptions import ConfigError
+from freqtrade_feedback.validation import check_count, invalid, is_int
+
 _Floats: TypeAlias = npt.NDArray[np.float64]
 
 OHLCV_COLUMNS: Final = ("date", "open", "high", "low", "close", "volume")
@@ -86,10 +89,7 @@ def timeframe_to_seconds(timeframe: str) -> int:
     """
     match = _TIMEFRAME_RE.match(timeframe) if isinstance(timeframe, str) else None
     if match is None:
-        raise ValueError(
-            f"The 'timeframe' parameter of SyntheticMarket must be one of {_TIMEFRAME_HINT}. "
-            f"Got {timeframe!r} instead."
-        )
+        raise invalid("SyntheticMarket", "timeframe", f"one of {_TIMEFRAME_HINT}", timeframe)
     return int(match.group(1)) * TIMEFRAME_UNITS[match.group(2)]
 
 
@@ -299,34 +299,29 @@ class SyntheticMarket:
 
     def _validate(self) -> None:
         if isinstance(self.pairs, str) or not self.pairs:
-            raise ValueError(
-                "The 'pairs' parameter of SyntheticMarket must be a non-empty sequence of "
-                f"'BASE/QUOTE' pairs such as ['BTC/USDT', 'ETH/USDT']. Got {self.pairs!r} instead."
+            raise invalid(
+                "SyntheticMarket",
+                "pairs",
+                "a non-empty sequence of 'BASE/QUOTE' pairs such as ['BTC/USDT', 'ETH/USDT']",
+                self.pairs,
             )
         for pair in self.pairs:
             _parse_pair(pair)
         if len(set(self.pairs)) != len(self.pairs):
-            raise ValueError(
+            raise ConfigError(
                 f"The 'pairs' parameter of SyntheticMarket has duplicates: {self.pairs!r}."
             )
         timeframe_to_seconds(self.timeframe)
         if not isinstance(self.start, datetime) or self.start.utcoffset() is None:
-            raise ValueError(
-                "The 'start' parameter of SyntheticMarket must be a timezone-aware datetime, "
-                f"e.g. datetime(2024, 1, 1, tzinfo=UTC). Got {self.start!r} instead."
+            raise invalid(
+                "SyntheticMarket",
+                "start",
+                "a timezone-aware datetime, e.g. datetime(2024, 1, 1, tzinfo=UTC)",
+                self.start,
             )
-        if isinstance(self.days, bool) or not isinstance(self.days, int) or self.days < 1:
-            raise ValueError(
-                "The 'days' parameter of SyntheticMarket must be an int >= 1. "
-                f"Got {self.days!r} instead."
-            )
-        if self.seed is not None and (
-            isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0
-        ):
-            raise ValueError(
-                "The 'seed' parameter of SyntheticMarket must be an int >= 0 or None. "
-                f"Got {self.seed!r} instead."
-            )
+        check_count("SyntheticMarket", "days", self.days, 1)
+        if self.seed is not None and not (is_int(self.seed) and self.seed >= 0):  # type: ignore[operator]
+            raise invalid("SyntheticMarket", "seed", "an int >= 0 or None", self.seed)
 
     def _reset(self) -> None:
         """Simulate the market factor and regimes once; every pair is built on top of them."""
@@ -444,7 +439,7 @@ class SyntheticMarket:
 def _parse_pair(pair: object) -> tuple[str, str]:
     match = _PAIR_RE.match(pair) if isinstance(pair, str) else None
     if match is None:
-        raise ValueError(
+        raise ConfigError(
             "Each entry of the 'pairs' parameter of SyntheticMarket must look like 'BASE/QUOTE' "
             f"(e.g. 'BTC/USDT' or 'BTC/USDT:USDT'). Got {pair!r} instead."
         )

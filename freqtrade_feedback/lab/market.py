@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from freqtrade_feedback.typing import Features
+from freqtrade_feedback.validation import check_count
 
 _Floats: TypeAlias = npt.NDArray[np.float64]
 _Bools: TypeAlias = npt.NDArray[np.bool_]
@@ -164,27 +165,8 @@ class Scenario:
         self.n = n
         self.delay = delay
         self.seed = seed
-        self._check_count("n", n, 1)
-        self._check_count("delay", delay, 1)
-
-    def _check_count(self, name: str, value: object, low: int, high: int | None = None) -> None:
-        """Raise ``ValueError`` naming the parameter unless ``value`` is an int in range."""
-        is_int = isinstance(value, int) and not isinstance(value, bool)
-        if not is_int or value < low or (high is not None and value > high):  # type: ignore[operator]
-            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-            self._refuse(name, f"an int {bound}", value)
-
-    def _check_factor(self, name: str, value: object, low: float, high: float) -> None:
-        """Raise ``ValueError`` naming the parameter unless ``low <= value <= high``."""
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not is_number or not low <= value <= high:  # type: ignore[operator]
-            self._refuse(name, f"a number in [{low:g}, {high:g}]", value)
-
-    def _refuse(self, name: str, constraint: str, value: object) -> None:
-        raise ValueError(
-            f"The {name!r} parameter of {type(self).__name__} must be {constraint}. "
-            f"Got {value!r} instead."
-        )
+        check_count(type(self).__name__, "n", n, 1)
+        check_count(type(self).__name__, "delay", delay, 1)
 
     @property
     def onset_trade(self) -> int | None:

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from freqtrade_feedback.lab.market import Fill, MarketSignal, Scenario
+from freqtrade_feedback.validation import check_count, check_interval
 
 _Steps = npt.NDArray[np.int64]
 
@@ -108,7 +109,7 @@ class RegimeFlip(Scenario):
     ) -> None:
         super().__init__(n=n, delay=delay, seed=seed)
         self.onset = onset
-        self._check_count("onset", onset, 0, n - 1)
+        check_count(type(self).__name__, "onset", onset, 0, n - 1)
 
     @property
     def onset_trade(self) -> int:
@@ -184,9 +185,9 @@ class SelectionCollapse(Scenario):
         self.onset = onset
         self.duration = duration
         self.shock_size = shock_size
-        self._check_count("onset", onset, 0, n - 1)
-        self._check_count("duration", duration, 1, n - onset)
-        self._check_factor("shock_size", shock_size, 0.01, 1.0)
+        check_count(type(self).__name__, "onset", onset, 0, n - 1)
+        check_count(type(self).__name__, "duration", duration, 1, n - onset)
+        check_interval(type(self).__name__, "shock_size", shock_size, 0.01, 1)
 
     @property
     def onset_trade(self) -> int:
@@ -252,8 +253,8 @@ class ReflexiveImpact(Scenario):
         super().__init__(n=n, delay=delay, seed=seed)
         self.onset = onset
         self.impact = impact
-        self._check_count("onset", onset, 0, n - 1)
-        self._check_factor("impact", impact, 0.0, 0.1)
+        check_count(type(self).__name__, "onset", onset, 0, n - 1)
+        check_interval(type(self).__name__, "impact", impact, 0, 0.1)
 
     @property
     def onset_trade(self) -> int:
@@ -324,9 +325,9 @@ class SelfFulfilling(Scenario):
         self.onset = onset
         self.lift = lift
         self.cost = cost
-        self._check_count("onset", onset, 0, n - 1)
-        self._check_factor("lift", lift, 0.0, 0.1)
-        self._check_factor("cost", cost, 0.0, 0.1)
+        check_count(type(self).__name__, "onset", onset, 0, n - 1)
+        check_interval(type(self).__name__, "lift", lift, 0, 0.1)
+        check_interval(type(self).__name__, "cost", cost, 0, 0.1)
 
     @property
     def onset_trade(self) -> int:
