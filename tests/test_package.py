@@ -1,12 +1,20 @@
-"""Package-level contracts: the core runs without Freqtrade, and __all__ tells the truth."""
+"""Package-level contracts: the core runs without Freqtrade, __all__ tells the truth, and no
+module reaches into another's private names."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import freqtrade_feedback
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = [REPO / "freqtrade_feedback", REPO / "user_data"]
+"""The package and the strategies and hyperopt loss shipped beside it."""
 
 CORE = [
     "freqtrade_feedback",
@@ -59,3 +67,71 @@ def test_guard_public_api_matches_all() -> None:
 def test_adapter_classes_load_lazily() -> None:
     assert freqtrade_feedback.FeedbackMixin.__name__ == "FeedbackMixin"
     assert issubclass(freqtrade_feedback.FeedbackStrategy, freqtrade_feedback.FeedbackMixin)
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """``(line, what)`` for each private name a module takes from another module: imported
+    (``from m import _f``, ``import m._sub``), or read off a name it imported from this
+    package (``runs._current``, ``Guard._reset``). An alias that hides a public name
+    (``import x as _x``) is not one; a third-party private method the offline patch replaces
+    is not this package's business."""
+    imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+    ours: set[str] = set()
+    for node in imports:
+        names = [alias.name for alias in node.names]
+        if isinstance(node, ast.ImportFrom):
+            yield from ((node.lineno, f"from {node.module or '.'} import {name}")
+                        for name in names if _private(name))
+            if node.level or (node.module or "").startswith("freqtrade_feedback"):
+                ours.update(alias.asname or alias.name for alias in node.names)
+        else:
+            yield from ((node.lineno, f"import {name}") for name in names
+                        if any(_private(part) for part in name.split(".")))
+            ours.update(alias.asname or alias.name.split(".")[0] for alias in node.names
+                        if alias.name.startswith("freqtrade_feedback"))
+    yield from _private_reads(tree, ours)
+
+
+def _private_reads(tree: ast.AST, ours: set[str]) -> Iterator[tuple[int, str]]:
+    """``name._private`` (or ``name.sub._private``) where ``name`` came from the package."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in ours:
+                yield node.lineno, ast.unparse(node)
+
+
+def test_private_uses_are_found() -> None:
+    code = (
+        "from freqtrade_feedback.cli.options import _config_strategy\n"
+        "import freqtrade_feedback._hidden\n"
+        "from freqtrade_feedback import runs\n"
+        "from freqtrade_feedback.offline import markets as _markets\n"
+        "from freqtrade.exchange import Exchange\n"
+        "runs._current()\n"
+        "Exchange._load_async_markets = None\n"
+        "self._state = _markets.load()\n"
+    )
+    assert list(private_uses(ast.parse(code))) == [
+        (1, "from freqtrade_feedback.cli.options import _config_strategy"),
+        (2, "import freqtrade_feedback._hidden"),
+        (6, "runs._current"),
+    ]
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    """A name starting with ``_`` is free to change with its module: a caller elsewhere
+    needs it public (or the code moved next to it), and this says where."""
+    found = [
+        f"{path.relative_to(REPO)}:{line}: {what}"
+        for root in SHIPPED
+        for path in sorted(root.rglob("*.py"))
+        for line, what in private_uses(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    ]
+    assert not found, "private names used across modules:\n" + "\n".join(found)
