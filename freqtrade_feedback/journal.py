@@ -35,7 +35,7 @@ from freqtrade_feedback.guard.states import Transition, Trigger
 from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
 from freqtrade_feedback.ledger import CheckpointStore, Ledger, realized_key, shadow_key
 from freqtrade_feedback.ledger.engine import default_url, strategy_folder
-from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal, trade_signal_id
 from freqtrade_feedback.shadow.feed import ShadowFeed
 
 logger = logging.getLogger(__name__)
@@ -83,18 +83,6 @@ class Snapshot:
 
     loop: FeedbackLoop
     shadows: ShadowFeed | None = None
-
-
-def _fits(restored: FeedbackSettings, wanted: FeedbackSettings) -> bool:
-    """Whether learners saved under ``restored`` settings can serve ``wanted`` ones: the same
-    model, scope and guard. Thresholds, stakes and the rest may change across a restart."""
-    return (
-        restored.learner == wanted.learner
-        and dict(restored.learner_params) == dict(wanted.learner_params)
-        and restored.scope == wanted.scope
-        and restored.guard.enabled == wanted.guard.enabled
-        and restored.seed == wanted.seed
-    )
 
 
 class Journal:
@@ -148,7 +136,6 @@ class Journal:
         checkpoint_every: int | None = None,
         shadows: ShadowFeed | None = None,
     ) -> None:
-        self.settings = settings
         self.ledger = ledger
         self.store = CheckpointStore(Path(folder) / CHECKPOINTS, ledger,
                                      keep=settings.checkpoints_keep)
@@ -158,6 +145,11 @@ class Journal:
         self._since_checkpoint = 0
         self._last_transition: Transition | None = None
         self.restore()
+
+    @property
+    def settings(self) -> FeedbackSettings:
+        """The loop's settings (the journal's are the loop's; see ``FeedbackLoop.reconfigure``)."""
+        return self.loop.settings
 
     @classmethod
     def open(cls, settings: FeedbackSettings, user_data_dir: str | Path,
@@ -175,13 +167,13 @@ class Journal:
     def restore(self) -> int:
         """Rebuild the loop from the ledger: newest valid checkpoint, then the learning steps
         recorded after it. Returns how many steps were learned again."""
+        settings = self.settings
         restored = self.store.load_latest()
-        loop, position = FeedbackLoop(self.settings), 0
+        loop, position = FeedbackLoop(settings), 0
         state = restored.state if restored is not None else None
         if isinstance(state, Snapshot):
-            if _fits(state.loop.settings, self.settings):
+            if state.loop.reconfigure(settings):
                 loop, position = state.loop, restored.checkpoint.position  # type: ignore[union-attr]
-                loop.settings = self.settings
                 if state.shadows is not None and self.shadows is not None:
                     self.shadows = state.shadows
             else:
@@ -190,7 +182,7 @@ class Journal:
                     "setting: a fresh learner learns again every outcome the ledger holds.",
                     restored.checkpoint.path)  # type: ignore[union-attr]
         steps = [s for s in self.ledger.learn_steps(after=position)
-                 if s.features is not None and s.scope == self.settings.scope]
+                 if s.features is not None and s.scope == settings.scope]
         for step in steps:
             loop.relearn(step.learner_key, step.features, step.win, step.weight)  # type: ignore[arg-type]
         self.loop = loop
@@ -230,15 +222,19 @@ class Journal:
         self,
         signal_id: str,
         *,
-        trade_id: int,
-        exit_order_id: str,
         profit_ratio: float,
         now: datetime,
         exit_reason: str = "",
         pair: str | None = None,
+        trade_id: int | None = None,
+        exit_order_id: str | None = None,
     ) -> RealizedOutcome | None:
         """Record a closed trade and learn from it, once: ``None`` if its key was recorded
-        before (a replayed callback, or a trade reconciled already)."""
+        before (a replayed callback, or a trade reconciled already). The key is the trade and
+        its closing order: both are required here."""
+        if trade_id is None or exit_order_id is None:
+            raise ValueError("The journal keys a closed trade by its trade_id and "
+                             f"exit_order_id. Got {trade_id!r} and {exit_order_id!r}.")
         key = realized_key(trade_id, exit_order_id)
         if self.ledger.has_outcome(key):
             return None
@@ -321,7 +317,7 @@ class Journal:
         for trade in trades:
             if trade.trade_id in known:
                 continue
-            signal_id = trade.signal_id or f"{trade.pair}|trade:{trade.trade_id}"
+            signal_id = trade.signal_id or trade_signal_id(trade.pair, trade.trade_id)
             outcome = self.on_trade_closed(
                 signal_id, trade_id=trade.trade_id, exit_order_id=trade.exit_order_id,
                 profit_ratio=trade.profit_ratio, now=trade.closed_at,

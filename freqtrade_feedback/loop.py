@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from freqtrade_feedback.supervisor import Supervisor
 
 GLOBAL_SCOPE = "*"
+TRADE_MARK = "|trade:"
+"""Between pair and trade id in the signal id of a trade that carries none of its own."""
 
 
 class DecisionReason(StrEnum):
@@ -62,6 +64,44 @@ class Signal:
         c = self.candle
         return (f"{self.pair}|{self.side}|{c.year:04d}-{c.month:02d}-{c.day:02d}"
                 f"T{c.hour:02d}:{c.minute:02d}Z")
+
+
+def trade_signal_id(pair: str, trade_id: int) -> str:
+    """The signal id given to a trade that carries none (opened before the plugin ran, or by
+    hand): its outcome is recorded under it, never learned, because no signal matches it.
+
+    >>> trade_signal_id("BTC/USDT", 7)
+    'BTC/USDT|trade:7'
+    """
+    return f"{pair}{TRADE_MARK}{trade_id}"
+
+
+def signal_pair(signal_id: str) -> str:
+    """The pair a signal id names, whichever form it has (a signal's or a trade's).
+
+    >>> signal_pair("BTC/USDT|long|2024-01-01T00:00Z"), signal_pair(trade_signal_id("ETH/USDT", 7))
+    ('BTC/USDT', 'ETH/USDT')
+    """
+    return signal_id.split("|", 1)[0]
+
+
+def keeps_learners(learned: FeedbackSettings, wanted: FeedbackSettings) -> bool:
+    """Whether learners (and the guard's evidence) built under ``learned`` settings can serve
+    ``wanted`` ones: the same model, parameters, scope, seed and guard on or off. Thresholds,
+    stakes, exploration and the guard's counts and levels may change and keep them.
+
+    >>> keeps_learners(FeedbackSettings(), FeedbackSettings(threshold=0.6))
+    True
+    >>> keeps_learners(FeedbackSettings(), FeedbackSettings(scope="global"))
+    False
+    """
+    return (
+        learned.learner == wanted.learner
+        and dict(learned.learner_params) == dict(wanted.learner_params)
+        and learned.scope == wanted.scope
+        and learned.guard.enabled == wanted.guard.enabled
+        and learned.seed == wanted.seed
+    )
 
 
 @dataclass(frozen=True)
@@ -127,7 +167,7 @@ class FeedbackLoop:
     """
 
     def __init__(self, settings: FeedbackSettings | None = None) -> None:
-        self.settings = settings or FeedbackSettings()
+        self._settings = settings or FeedbackSettings()
         self._reset()
 
     def _reset(self) -> None:
@@ -138,17 +178,39 @@ class FeedbackLoop:
         self._shadows: dict[str, ShadowRecord] = {}
         self._features: dict[str, Features] = {}
         self._supervisor: Supervisor | None = None
-        if self.settings.guard.enabled:
+        if self._settings.guard.enabled:
             from freqtrade_feedback.supervisor import Supervisor  # the guard's detectors
 
-            self._supervisor = Supervisor(self.settings, self._new_learner)
+            self._supervisor = Supervisor(self._settings, self._new_learner)
+
+    @property
+    def settings(self) -> FeedbackSettings:
+        """The settings the loop runs with; only :meth:`reconfigure` changes them."""
+        return self._settings
+
+    def reconfigure(self, settings: FeedbackSettings) -> bool:
+        """Run with ``settings`` from now on; whether what was learned is kept.
+
+        It is kept when the learners can serve the new settings (:func:`keeps_learners`):
+        the decisions and the guard follow the new values at once (a new ``guard.alpha``
+        starts the detectors afresh). Otherwise the loop starts over, as if new.
+        """
+        if settings == self._settings:
+            return True
+        keep = keeps_learners(self._settings, settings)
+        self._settings = settings
+        if not keep:
+            self._reset()
+        elif self._supervisor is not None:
+            self._supervisor.reconfigure(settings)
+        return keep
 
     def _new_learner(self) -> OnlineLearner:
-        s = self.settings
+        s = self._settings
         return OnlineLearner(s.learner, s.learner_params, seed=s.seed)
 
     def _key(self, pair: str) -> str:
-        return pair if self.settings.scope == "pair" else GLOBAL_SCOPE
+        return pair if self._settings.scope == "pair" else GLOBAL_SCOPE
 
     def reset(self) -> None:
         """Forget everything learned and decided: a new backtest or hyperopt epoch starts here."""
@@ -218,7 +280,7 @@ class FeedbackLoop:
         return decision
 
     def _decide(self, signal: Signal, now: datetime) -> Decision:
-        s = self.settings
+        s = self._settings
         sid = signal.signal_id
         if not s.enabled:
             return Decision(sid, True, DecisionReason.DISABLED, None, 1.0, now)
@@ -246,8 +308,8 @@ class FeedbackLoop:
         """The holdout coin flip, and the primary strategy alone while frozen."""
         if self._supervisor is None:
             return None
-        g = self.settings.guard
-        if _uniform(self.settings.seed, f"holdout|{sid}") < g.holdout_share:
+        g = self._settings.guard
+        if _uniform(self._settings.seed, f"holdout|{sid}") < g.holdout_share:
             return Decision(sid, True, DecisionReason.HOLDOUT, p, 1.0, now, n)
         if g.frozen_policy == "primary" and self._supervisor.state is GuardState.FROZEN:
             return Decision(sid, True, DecisionReason.FROZEN, p, 1.0, now, n)
@@ -255,7 +317,7 @@ class FeedbackLoop:
 
     def error_decision(self, signal_id: str, *, now: datetime) -> Decision:
         """Record the fallback decision taken when the adapter could not reach a decision."""
-        take = self.settings.fallback == "take"
+        take = self._settings.fallback == "take"
         decision = Decision(signal_id, take, DecisionReason.ERROR, None, float(take), now)
         self._decisions.setdefault(signal_id, decision)
         return self._decisions[signal_id]
@@ -263,7 +325,7 @@ class FeedbackLoop:
     def stake_factor(self, decision: Decision) -> float:
         """How much of the proposed stake a taken signal gets: the holdout's reduced stake, the
         confidence-scaled one when stake scaling is on, else 1."""
-        s = self.settings
+        s = self._settings
         if not decision.take:
             return 1.0
         if decision.reason is DecisionReason.HOLDOUT:
@@ -340,23 +402,26 @@ class FeedbackLoop:
         profit_ratio: float,
         now: datetime,
         exit_reason: str = "",
-        trade_id: int | None = None,
         pair: str | None = None,
-    ) -> RealizedOutcome:
+        trade_id: int | None = None,
+        exit_order_id: str | None = None,
+    ) -> RealizedOutcome | None:
         """Record a closed trade's realized outcome and learn from it when it is learnable.
 
         Trades close out of order and several are open at once, so the outcome is matched
         to its signal by id. Every outcome is recorded; one that cannot be learned carries
-        the reason. A second report of the same signal returns the first record unchanged.
+        the reason. A second report of the same signal returns the first record unchanged,
+        so the loop never returns ``None`` (the journal does, see :mod:`.events`).
+        ``exit_order_id`` is the journal's key; the loop has no use for it.
         """
         known = self._outcomes.get(signal_id)
         if known is not None:
             return known
         opened = self._open.pop(signal_id, None)
         status = self._status(opened, profit_ratio, exit_reason)
-        win = is_win(profit_ratio, self.settings.min_profit)
-        weight = outcome_weight(profit_ratio, self.settings.sample_weight)
-        pair = opened.signal.pair if opened else (pair or signal_id.split("|", 1)[0])
+        win = is_win(profit_ratio, self._settings.min_profit)
+        weight = outcome_weight(profit_ratio, self._settings.sample_weight)
+        pair = opened.signal.pair if opened else (pair or signal_pair(signal_id))
         if status is LearnStatus.LEARNED and opened is not None:
             features: Features = opened.signal.features  # type: ignore[assignment]
             if not self._supervise_realized(opened, profit_ratio, win):
@@ -383,7 +448,7 @@ class FeedbackLoop:
 
     def _step(self, now: datetime) -> None:
         if self._supervisor is not None:
-            self._supervisor.step(now=now, min_outcomes=self.settings.min_outcomes)
+            self._supervisor.step(now=now, min_outcomes=self._settings.min_outcomes)
 
     @staticmethod
     def _status(opened: _Open | None, profit_ratio: float, exit_reason: str) -> LearnStatus:
@@ -399,11 +464,12 @@ class FeedbackLoop:
 
     def on_shadow(
         self, signal_id: str, *, profit_ratio: float, now: datetime, pair: str | None = None
-    ) -> ShadowRecord:
+    ) -> ShadowRecord | None:
         """Record a signal's shadow outcome (its triple barrier was touched by ``now``).
 
         Shadow outcomes are never learned; they are the unbiased stream the guard
-        evaluates on. A second report of the same signal returns the first record.
+        evaluates on. A second report of the same signal returns the first record (never
+        ``None``, as for trades).
         """
         known = self._shadows.get(signal_id)
         if known is not None:
@@ -411,9 +477,9 @@ class FeedbackLoop:
         decision = self._decisions.get(signal_id)
         record = ShadowRecord(
             signal_id=signal_id,
-            pair=pair or signal_id.split("|", 1)[0],
+            pair=pair or signal_pair(signal_id),
             profit_ratio=profit_ratio,
-            win=is_win(profit_ratio, self.settings.min_profit),
+            win=is_win(profit_ratio, self._settings.min_profit),
             observed_at=now,
             taken=bool(decision and decision.take),
             probability=decision.probability if decision else None,

@@ -52,7 +52,7 @@ from freqtrade_feedback.features import (
     feature_columns,
 )
 from freqtrade_feedback.journal import ClosedTrade, Journal
-from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal
+from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal, trade_signal_id
 from freqtrade_feedback.parameters import KEYS, SPACE, parameter_overrides, with_overrides
 from freqtrade_feedback.plotting import (
     GUARD_CODES,
@@ -169,9 +169,7 @@ class FeedbackMixin(IStrategy):
         """After Freqtrade loaded the parameter values (it does so after ``bot_start``): the
         settings with the parameters a file sets, then the journal in dry-run and live."""
         settings = self._fb_settings()
-        if settings != self._fb_loop.settings:
-            self._fb_loop.settings = settings
-            self._fb_loop.reset()
+        self._fb_loop.reconfigure(settings)
         if settings.enabled and self._fb_trade_mode:
             self._fb_open_journal(settings)
         if settings.enabled:
@@ -259,7 +257,7 @@ class FeedbackMixin(IStrategy):
         if not self._fb_trade_mode and (
             self._fb_reset_pending or (self._fb_last is not None and now < self._fb_last)
         ):
-            self._fb_loop.settings = self._fb_settings()  # hyperopt set this epoch's values
+            self._fb_loop.reconfigure(self._fb_settings())  # hyperopt set this epoch's values
             self._fb_loop.reset()
             runs.register(self._fb_loop)  # a hyperopt worker's copy was never registered
             self._fb_entry.clear()
@@ -450,7 +448,7 @@ class FeedbackMixin(IStrategy):
         if signal_id is None:
             self._fb_warn(f"nosignal:{pair}", "trade %s on %s closed without a signal id "
                           "(opened before the plugin ran?); recorded, not learned", trade.id, pair)
-            signal_id = f"{pair}|trade:{trade.id}"
+            signal_id = trade_signal_id(pair, trade.id)
         profit = trade.calc_profit_ratio(order.safe_price)
         exit_reason = str(trade.exit_reason or "")
         if self._fb_journal is not None:

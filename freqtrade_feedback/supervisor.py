@@ -148,13 +148,13 @@ class Supervisor:
     """Champion, challenger and guard for one loop. Created by the loop when the guard is on."""
 
     def __init__(self, settings: FeedbackSettings, make_learner: Callable[[], OnlineLearner]):
-        self.settings = settings
+        self._settings = settings
         self.make_learner = make_learner
         self._reset()
 
     def _reset(self) -> None:
-        g = self.settings.guard
-        self._detectors = default_detectors(self.settings)
+        g = self._settings.guard
+        self._detectors = default_detectors(self._settings)
         self._guard = Guard(self._detectors, suspect_dwell=g.suspect_dwell,
                             cooldown=g.cooldown, probation=g.probation)
         self._challengers: dict[str, OnlineLearner] = {}
@@ -164,6 +164,23 @@ class Supervisor:
         self._predicted: dict[str, dict[object, float]] = {}
         self.promotions = 0
         self.rollbacks = 0
+
+    @property
+    def settings(self) -> FeedbackSettings:
+        """The settings the guard runs with; only :meth:`reconfigure` changes them."""
+        return self._settings
+
+    def reconfigure(self, settings: FeedbackSettings) -> None:
+        """Run with ``settings`` and keep the learners (the loop calls this only when they fit
+        the new settings): the guard's state machine counts with the new dwell, cooldown and
+        probation at once, and a new ``alpha`` starts the detectors afresh, because their
+        evidence was weighed against the old level."""
+        old, g = self._settings.guard, settings.guard
+        self._settings = settings
+        self._guard.tune(suspect_dwell=g.suspect_dwell, cooldown=g.cooldown,
+                         probation=g.probation)
+        if g.alpha != old.alpha:
+            self._detectors.update(default_detectors(settings))  # the guard reads this dict
 
     # -- learners ------------------------------------------------------------------------
 

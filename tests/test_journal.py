@@ -243,6 +243,24 @@ def test_guard_transitions_are_recorded(tmp_path):
         _journal(tmp_path / "feedback").fire("manual_unfreeze", now=T0, reason="operator")
 
 
+def test_guard_settings_changed_across_a_restart_take_effect(tmp_path):
+    """A restart with another guard cooldown: the guard restored from the checkpoint follows
+    the new setting (it kept the checkpoint's and stayed frozen for 50 outcomes)."""
+    journal = _journal(tmp_path, _settings(guard=GuardSettings(enabled=True, cooldown=50)))
+    journal.fire("manual_freeze", now=T0, reason="operator")  # checkpointed at once
+    shorter = _settings(guard=GuardSettings(enabled=True, cooldown=2))
+    restarted = _journal(tmp_path, shorter)
+    supervisor = restarted.loop.supervisor
+    assert supervisor is not None and restarted.loop.guard_state == "frozen"
+    assert "cooldown=2," in supervisor.short_desc()
+    for i in range(2):
+        signal = Signal("BTC/USDT", T0 + timedelta(minutes=5 * i), features={"a": 1.0, "b": i})
+        assert restarted.on_signal(signal, now=signal.candle).take
+        restarted.on_trade_closed(signal.signal_id, trade_id=i, exit_order_id="x",
+                                  profit_ratio=0.01, now=signal.candle + timedelta(hours=1))
+    assert restarted.loop.guard_state == "probation"
+
+
 _DRIVER = """
 import sys
 from pathlib import Path

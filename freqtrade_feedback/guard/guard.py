@@ -145,6 +145,14 @@ class Guard:
                 f"among {sorted(self._detectors)}. Got {self.probation_alarms!r} instead."
             )
 
+    def tune(self, *, suspect_dwell: int, cooldown: int, probation: int) -> None:
+        """Count with new dwell, cooldown and probation lengths from the next step on (new
+        settings at a restart); the state and the outcomes counted in it so far stay."""
+        self.suspect_dwell = suspect_dwell
+        self.cooldown = cooldown
+        self.probation = probation
+        self._validate()
+
     def _reset(self) -> None:
         """Fresh state: LEARNING, counters at zero, no history. Detectors are left alone."""
         self._state = GuardState.LEARNING
