@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,46 +24,13 @@ import pandas as pd
 from freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface import IHyperOptLoss
 
 from freqtrade_feedback import runs
-from freqtrade_feedback.guard.states import GuardState, Transition
 from freqtrade_feedback.loop import DecisionReason, FeedbackLoop
-from freqtrade_feedback.metrics import daily_sharpe
+from freqtrade_feedback.metrics import daily_sharpe, frozen_time_share, guard_moves
 
 WORST_LOSS = 100_000.0
 """What an epoch without trades, or with a result that is not a number, scores: Freqtrade's
 own ``MAX_LOSS``, which it gives an epoch with fewer than ``hyperopt_min_trades`` trades, so
 that such an epoch ranks with those and never above a real one."""
-
-
-def frozen_time_share(transitions: Iterable[Transition], start: datetime, end: datetime) -> float:
-    """Share of ``[start, end]`` the guard spent FROZEN, from its transition history.
-
-    Wall-clock time, not decisions (``metrics.guard_summary``'s ``frozen_share`` counts the
-    decisions made while frozen): a guard that froze and then saw no signal for a month was
-    frozen for that month, and a parameter set that trades rarely must not hide it. Moves
-    outside the range are clipped to it.
-
-    >>> from datetime import UTC
-    >>> from freqtrade_feedback.guard.states import Trigger
-    >>> t = [Transition(GuardState.LEARNING, GuardState.FROZEN, Trigger.ALARM,
-    ...                 datetime(2024, 1, 4, tzinfo=UTC), "alarm")]
-    >>> frozen_time_share(t, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 5, tzinfo=UTC))
-    0.25
-    """
-    span = (end - start).total_seconds()
-    if span <= 0:
-        return 0.0
-    frozen_since: datetime | None = None
-    seconds = 0.0
-    for transition in transitions:
-        at = min(max(transition.at, start), end)
-        if transition.target is GuardState.FROZEN:
-            frozen_since = frozen_since or at
-        elif frozen_since is not None:
-            seconds += (at - frozen_since).total_seconds()
-            frozen_since = None
-    if frozen_since is not None:
-        seconds += (end - frozen_since).total_seconds()
-    return seconds / span
 
 
 def selection_gap(loop: FeedbackLoop, min_unbiased: int) -> float:
@@ -128,9 +94,10 @@ class FeedbackHyperOptLoss(IHyperOptLoss):
     so it starts flat at the minimum (one trade short costs almost nothing) and grows as the
     count falls; 5 outweighs the Sharpe a handful of lucky trades can show."""
     FROZEN_WEIGHT: float = 3.0
-    """Penalty for a guard frozen the whole range: ``FROZEN_WEIGHT * frozen_share``. A frozen
-    guard means a detector found the learner fooling itself; parameters under which that
-    happens give a bot that spends its time not learning, whatever the profit."""
+    """Penalty for a guard frozen the whole range: ``FROZEN_WEIGHT * frozen_share``, the share
+    of the range's time it was frozen (``metrics.frozen_time_share``). A frozen guard means
+    a detector found the learner fooling itself; parameters under which that happens give a
+    bot that spends its time not learning, whatever the profit."""
     GAP_WEIGHT: float = 1.0
     """Penalty per standard deviation of selection gap: ``GAP_WEIGHT * max(0, gap)``. In sample
     a learner's picks look better than they will live; the gap is the part of the profit that
@@ -182,7 +149,8 @@ class FeedbackHyperOptLoss(IHyperOptLoss):
         frozen = gap = 0.0
         if loop is not None:
             if loop.supervisor is not None:
-                frozen = frozen_time_share(loop.supervisor.transitions, min_date, max_date)
+                frozen = frozen_time_share(guard_moves(loop.supervisor.transitions),
+                                           min_date, max_date)
             gap = selection_gap(loop, cls.MIN_HOLDOUT_TRADES)
         terms = {
             "sharpe": sharpe,
@@ -198,4 +166,4 @@ class FeedbackHyperOptLoss(IHyperOptLoss):
         return terms
 
 
-__all__ = ["WORST_LOSS", "FeedbackHyperOptLoss", "frozen_time_share", "selection_gap"]
+__all__ = ["WORST_LOSS", "FeedbackHyperOptLoss", "selection_gap"]

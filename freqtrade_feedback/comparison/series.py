@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from freqtrade_feedback.backtest import BacktestRun
+from freqtrade_feedback.guard.states import GuardState
 from freqtrade_feedback.loop import FeedbackLoop
-
-FROZEN = "frozen"
+from freqtrade_feedback.metrics import frozen_time_share
 
 
 @dataclass
@@ -35,16 +35,13 @@ class Series:
     probability when it decided and the shadow outcome's profit ratio (NaN if none)."""
 
     def frozen_share(self) -> float:
-        """Share of the backtest's time the guard spent frozen (wall-clock, not decisions: a
-        guard that froze and then saw no signal for a week was frozen for that week)."""
-        span = (self.end - self.start).total_seconds()
-        if self.guard.empty or span <= 0:
+        """Share of the backtest's time the guard spent frozen (``metrics.frozen_time_share``:
+        wall-clock, not decisions)."""
+        if self.guard.empty:
             return 0.0
-        moments = [*self.guard["date"].clip(self.start, self.end), self.end]
-        seconds = sum((b - a).total_seconds()
-                      for a, b, state in zip(moments, moments[1:], self.guard["state"],
-                                             strict=False) if state == FROZEN)
-        return seconds / span
+        moves = zip(self.guard["date"], self.guard["state"] == GuardState.FROZEN.value,
+                    strict=True)
+        return frozen_time_share(moves, self.start, self.end)
 
 
 def extract(run: BacktestRun) -> Series:
