@@ -10,8 +10,9 @@ space replaces one of its keys only when something *set* that parameter for this
 
 Otherwise the config value stands. Comparing a value with its class default instead would be
 ambiguous: an epoch that asks for ``threshold=0.5`` (the default) under a config saying 0.6
-must run at 0.5. The parameters' defaults equal the settings' defaults (a test checks it), so
-a strategy with no config section, no file and no hyperopt behaves as before.
+must run at 0.5. A parameter's default is the settings' default of the key it overrides
+(:func:`default`), so a strategy with no config section, no file and no hyperopt behaves as
+before.
 
 Freqtrade loads parameter values after ``bot_start`` and sets them again before each hyperopt
 epoch, so the strategy asks :func:`parameter_overrides` at the start of each simulated run and
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from freqtrade_feedback.config.settings import FeedbackSettings
 
 SPACE = "feedback"
 
@@ -37,6 +40,18 @@ KEYS: dict[str, tuple[str, ...]] = {
     "feedback_guard_cooldown": ("guard", "cooldown"),
 }
 """Parameter name -> key path in the ``"feedback"`` section (``guard`` keys are nested)."""
+
+
+def default(name: str) -> Any:
+    """The default of parameter ``name``: the settings' default of the key it overrides.
+
+    >>> default("feedback_threshold"), default("feedback_guard_cooldown")
+    (0.5, 50)
+    """
+    value: Any = FeedbackSettings()
+    for key in KEYS[name]:
+        value = getattr(value, key)
+    return value
 
 
 def parameter_overrides(strategy: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import jsonschema
 from freqtrade_feedback.config.schema import SCHEMA
 from freqtrade_feedback.config.settings import FeedbackSettings, GuardSettings
 from freqtrade_feedback.exceptions import ConfigError
+from freqtrade_feedback.learner import make_model
 
 SECTION = "feedback"
 
@@ -92,6 +93,4 @@ def load_settings(raw: Mapping[str, Any] | None) -> FeedbackSettings:
 
 def _check_learner(settings: FeedbackSettings) -> None:
     """Build the learner once, so a bad ``learner_params`` key stops the bot at start."""
-    from freqtrade_feedback.learner import make_model
-
     make_model(settings.learner, settings.learner_params, seed=settings.seed)

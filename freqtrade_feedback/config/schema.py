@@ -3,24 +3,28 @@
 Every key has a description and a default, and unknown keys are refused
 (``additionalProperties: false``): Freqtrade's own schema accepts a typo like ``"stop_los"``
 silently, and a silently ignored gate setting is a gate that does not do what its user thinks.
+The defaults are written once, in the settings dataclasses (``config/settings.py``): each
+property's ``"default"`` is read from them, so an empty section and a loop built in Python
+agree.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any, Final
 
-LEARNER_NAMES: Final = ("logistic", "hoeffding", "arf")
+from freqtrade_feedback.config.settings import FeedbackSettings
+from freqtrade_feedback.learner import LEARNERS
 
-GUARD_SCHEMA: Final[dict[str, Any]] = {
+_GUARD: Final[dict[str, Any]] = {
     "type": "object",
     "additionalProperties": False,
-    "default": {},
     "description": "The guard: shadow outcomes, a holdout, champion and challenger, and "
     "detectors that freeze learning when the learner starts fitting its own actions.",
     "properties": {
         "enabled": {
             "type": "boolean",
-            "default": False,
             "description": "Run the guard. Off: the learner gates and learns directly "
             "(no champion, holdout or freezing).",
         },
@@ -28,7 +32,6 @@ GUARD_SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "minimum": 0,
             "maximum": 0.5,
-            "default": 0.05,
             "description": "Share of signals decided by a seeded coin flip instead of the "
             "model (taken at a reduced stake): the unbiased yardstick.",
         },
@@ -36,13 +39,11 @@ GUARD_SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": 1,
-            "default": 0.5,
             "description": "Stake factor of holdout trades.",
         },
         "frozen_policy": {
             "type": "string",
             "enum": ["champion", "primary"],
-            "default": "champion",
             "description": "Who decides while the guard is frozen: the last champion "
             "snapshot, or the primary strategy alone (every signal taken).",
         },
@@ -50,59 +51,51 @@ GUARD_SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": 0.2,
-            "default": 0.01,
             "description": "Error level of the sequential tests (promotion, rollback, "
             "execution gap); they stay valid however often they are checked.",
         },
         "suspect_dwell": {
             "type": "integer",
             "minimum": 1,
-            "default": 20,
             "description": "Quiet outcomes needed to clear a suspicion (hysteresis).",
         },
         "cooldown": {
             "type": "integer",
             "minimum": 1,
-            "default": 50,
             "description": "Outcomes observed while frozen before probation starts.",
         },
         "probation": {
             "type": "integer",
             "minimum": 1,
-            "default": 50,
             "description": "Outcomes without an alarm needed to pass probation and learn again.",
         },
         "shadow_max_candles": {
             "type": "integer",
             "minimum": 1,
-            "default": 288,
             "description": "Time limit of a shadow trade, in candles (the third barrier, beside "
             "the strategy's ROI table and stoploss).",
         },
     },
 }
 
-SCHEMA: Final[dict[str, Any]] = {
+_FEEDBACK: Final[dict[str, Any]] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
         "enabled": {
             "type": "boolean",
-            "default": True,
             "description": "Switch the plugin on or off. Off: the primary strategy trades alone "
             "and nothing is recorded or learned.",
         },
         "learner": {
             "type": "string",
-            "enum": list(LEARNER_NAMES),
-            "default": "logistic",
+            "enum": list(LEARNERS),
             "description": "Online model that scores entry signals: 'logistic' (StandardScaler + "
             "LogisticRegression), 'hoeffding' (Hoeffding adaptive tree) or 'arf' (adaptive "
             "random forest; ignores sample weights, about 50 times slower).",
         },
         "learner_params": {
             "type": "object",
-            "default": {},
             "description": "Keyword arguments of the chosen learner (see the docs for each "
             "learner's keys), e.g. {\"l2\": 0.001, \"lr\": 0.05} for 'logistic'.",
         },
@@ -110,14 +103,12 @@ SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "minimum": 0,
             "maximum": 1,
-            "default": 0.5,
             "description": "A signal is taken when the model's probability of a win is at least "
             "this value.",
         },
         "min_outcomes": {
             "type": "integer",
             "minimum": 0,
-            "default": 30,
             "description": "Cold start: every signal is taken until the learner has learned this "
             "many outcomes (per pair when scope is 'pair').",
         },
@@ -125,7 +116,6 @@ SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "minimum": -1,
             "maximum": 1,
-            "default": 0.0,
             "description": "A closed trade counts as a win when its profit ratio net of fees is "
             "above this value (0.002 = 0.2%).",
         },
@@ -133,7 +123,6 @@ SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "minimum": 0,
             "maximum": 0.5,
-            "default": 0.05,
             "description": "Share of the signals the model would skip that are taken anyway, "
             "decided by a seeded coin flip, with the propensity recorded. Keeps a learner "
             "that only learns from what it takes from starving itself.",
@@ -141,7 +130,6 @@ SCHEMA: Final[dict[str, Any]] = {
         "scope": {
             "type": "string",
             "enum": ["pair", "global"],
-            "default": "pair",
             "description": "'pair': one learner per pair (decisions on a pair depend only on "
             "that pair's trades; passes freqtrade lookahead-analysis). 'global': one learner "
             "shared by all pairs (learns faster; lookahead-analysis flags it by construction).",
@@ -149,13 +137,11 @@ SCHEMA: Final[dict[str, Any]] = {
         "sample_weight": {
             "type": "string",
             "enum": ["uniform", "profit"],
-            "default": "uniform",
             "description": "'uniform': every outcome weighs 1. 'profit': an outcome weighs "
             "its absolute profit ratio relative to 1%, clipped to [0.1, 10].",
         },
         "stake_scaling": {
             "type": "boolean",
-            "default": False,
             "description": "Scale the stake with the model's confidence (probability divided by "
             "threshold, clipped to [stake_factor_min, stake_factor_max]).",
         },
@@ -163,7 +149,6 @@ SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": 1,
-            "default": 0.5,
             "description": "Smallest stake factor when stake_scaling is on; exploration "
             "trades always use it.",
         },
@@ -171,20 +156,17 @@ SCHEMA: Final[dict[str, Any]] = {
             "type": "number",
             "minimum": 1,
             "maximum": 10,
-            "default": 1.5,
             "description": "Largest stake factor when stake_scaling is on.",
         },
         "fallback": {
             "type": "string",
             "enum": ["take", "skip"],
-            "default": "take",
             "description": "What a signal gets when the plugin cannot decide (bad feature "
             "values, an internal error): 'take' lets the primary strategy trade alone "
             "(fail-open), 'skip' makes no new entry (fail-closed).",
         },
         "default_features": {
             "type": "boolean",
-            "default": True,
             "description": "Add the default TA-Lib feature columns (fb_*) after the strategy's "
             "populate_indicators.",
         },
@@ -193,15 +175,13 @@ SCHEMA: Final[dict[str, Any]] = {
             "items": {"type": "string", "minLength": 1},
             "uniqueItems": True,
             "minItems": 1,
-            "default": None,
             "description": "Dataframe columns the learner reads. null: every column whose name "
             "starts with 'fb_'.",
         },
-        "guard": GUARD_SCHEMA,
+        "guard": _GUARD,
         "ledger_url": {
             "type": ["string", "null"],
             "minLength": 1,
-            "default": None,
             "description": "SQLAlchemy URL of the ledger that records every signal, decision, "
             "outcome, learning step, guard event and checkpoint in dry-run and live. null: a "
             "SQLite file user_data/feedback/<strategy>/ledger.sqlite. Several bots may share "
@@ -210,7 +190,6 @@ SCHEMA: Final[dict[str, Any]] = {
         "checkpoint_every": {
             "type": "integer",
             "minimum": 1,
-            "default": 50,
             "description": "Learned outcomes between two checkpoints of the whole loop in "
             "dry-run and live. Outcomes learned after the last checkpoint are learned again "
             "from the ledger at restart, so a smaller value only makes restarts faster.",
@@ -218,15 +197,43 @@ SCHEMA: Final[dict[str, Any]] = {
         "checkpoints_keep": {
             "type": "integer",
             "minimum": 1,
-            "default": 3,
             "description": "Checkpoint files kept; older ones are deleted. A corrupted latest "
             "checkpoint falls back to the one before it.",
         },
         "seed": {
             "type": "integer",
             "minimum": 0,
-            "default": 0,
             "description": "Seed of the exploration coin flips and of randomised learners.",
         },
     },
 }
+
+
+def _json(value: Any) -> Any:
+    """A settings value as JSON would write it: a nested settings block as the empty object
+    that gives its own defaults, a mapping as a dict, a tuple as a list."""
+    if dataclasses.is_dataclass(value):
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _with_defaults(schema: Mapping[str, Any], defaults: object) -> dict[str, Any]:
+    """``schema`` with each property's ``"default"`` read from the settings ``defaults``
+    (nested blocks too).
+
+    >>> _with_defaults({"properties": {"seed": {"type": "integer"}}}, FeedbackSettings())
+    {'properties': {'seed': {'type': 'integer', 'default': 0}}}
+    """
+    properties = {}
+    for name, prop in schema["properties"].items():
+        value = getattr(defaults, name)
+        if dataclasses.is_dataclass(value):
+            prop = _with_defaults(prop, value)
+        properties[name] = {**prop, "default": _json(value)}
+    return {**schema, "properties": properties}
+
+
+SCHEMA: Final[dict[str, Any]] = _with_defaults(_FEEDBACK, FeedbackSettings())
+"""The schema with its defaults: what the config is validated against and the docs show."""
