@@ -8,7 +8,8 @@ FeedbackError
 ├── LedgerError(FeedbackError)              the ledger or a checkpoint cannot be read or
 │                                            written (read-only, disk full, database gone,
 │                                            not a ledger, a newer schema); the caller keeps
-│                                            trading or stops by its fail-open/closed policy
+│                                            trading or stops by its fail-open/closed policy,
+│                                            CLI exit 1
 └── InvalidTransition(FeedbackError, RuntimeError)  a guard trigger that is not allowed in
                                              the current state (guard/states.py): a bug
 ```
@@ -16,13 +17,20 @@ FeedbackError
 The core raises; only the Freqtrade adapter and the CLI catch. Inside trading callbacks the
 adapter catches everything, logs once and applies the configured fallback, because Freqtrade
 would otherwise take the trade silently.
+
+A bad argument to a function or method (a NaN loss passed to a detector's ``update``, an
+unknown policy name) is the caller's bug, not a condition to handle: it raises ``ValueError``
+or ``TypeError`` as Python's own functions do, not a ``FeedbackError``. A bad constructor
+argument is a setting, so it raises ``ConfigError``, which is a ``ValueError`` too.
 """
 
 from __future__ import annotations
 
 
 class FeedbackError(Exception):
-    """Base of every error raised by freqtrade-feedback."""
+    """Base of the errors freqtrade-feedback raises for a condition its caller handles (a bad
+    setting, a missing feature column, storage, a guard move not allowed); a bad argument
+    raises ``ValueError`` or ``TypeError`` instead (see the module docstring)."""
 
 
 class ConfigError(FeedbackError, ValueError):
@@ -38,7 +46,7 @@ class LedgerError(FeedbackError):
     and the underlying cause on one line, and says the fix when there is one.
 
     A storage problem, not a market condition: the adapter decides whether to keep trading
-    without learning (fail-open) or to stop (fail-closed); the CLI exits 3.
+    without learning (fail-open) or to stop (fail-closed); the CLI exits 1.
     """
 
 
