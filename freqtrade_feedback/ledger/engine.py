@@ -22,6 +22,8 @@ from sqlalchemy.pool import StaticPool
 from freqtrade_feedback.exceptions import LedgerError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+LEDGER_FILE = "ledger.sqlite"
+"""The default ledger's file name inside the strategy's folder."""
 
 
 def strategy_folder(user_data_dir: str | Path, strategy_name: str) -> Path:
@@ -48,6 +50,27 @@ def strategy_path(user_data_dir: str | Path, strategy_name: str) -> Path:
     return Path(user_data_dir) / "feedback" / (_UNSAFE.sub("_", strategy_name) or "_")
 
 
+def ledger_url(configured: str | None, user_data_dir: str | Path, strategy_name: str, *,
+               create: bool = True) -> str:
+    """The ledger of a strategy's bot: ``configured`` (the ``feedback.ledger_url`` setting)
+    when set, else the strategy's own SQLite file ``<user_data_dir>/feedback/<strategy>/``
+    ``ledger.sqlite``, its folder created unless ``create`` is false (a command that only
+    reads must not create it).
+
+    The one rule for where the ledger is: the bot writes there, every command reads there.
+
+    >>> ledger_url(None, "user_data", "My Strategy", create=False).endswith(
+    ...     "/user_data/feedback/My_Strategy/ledger.sqlite")
+    True
+    >>> ledger_url("postgresql://bot@db/feedback", "user_data", "S")
+    'postgresql://bot@db/feedback'
+    """
+    if configured:
+        return configured
+    folder = (strategy_folder if create else strategy_path)(user_data_dir, strategy_name)
+    return f"sqlite:///{(folder / LEDGER_FILE).resolve()}"
+
+
 def default_url(user_data_dir: str | Path, strategy_name: str) -> str:
     """The SQLite file ``<user_data_dir>/feedback/<strategy_name>/ledger.sqlite``, folder created.
 
@@ -56,8 +79,24 @@ def default_url(user_data_dir: str | Path, strategy_name: str) -> str:
     >>> url.startswith("sqlite:///"), url.endswith("/feedback/My_Strategy/ledger.sqlite")
     (True, True)
     """
-    folder = strategy_folder(user_data_dir, strategy_name)
-    return f"sqlite:///{(folder / 'ledger.sqlite').resolve()}"
+    return ledger_url(None, user_data_dir, strategy_name)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The absolute file of an SQLite URL; ``None`` for another database or one in memory.
+
+    >>> sqlite_file("sqlite:////data/ledger.sqlite"), sqlite_file("sqlite://")
+    (PosixPath('/data/ledger.sqlite'), None)
+    >>> sqlite_file("sqlite:///file:/data/ledger.sqlite?mode=ro&uri=true")
+    PosixPath('/data/ledger.sqlite')
+    >>> sqlite_file("postgresql://bot@db/feedback") is None
+    True
+    """
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:"):
+        return None
+    return Path(name.removeprefix("file:")).resolve()
 
 
 def describe(url: str | URL) -> str:
@@ -152,5 +191,6 @@ def storage_errors(where: str, action: str) -> Iterator[None]:
 
 
 __all__ = [
-    "cause", "default_url", "describe", "make_engine", "storage_errors", "strategy_folder",
+    "LEDGER_FILE", "cause", "default_url", "describe", "ledger_url", "make_engine",
+    "sqlite_file", "storage_errors", "strategy_folder", "strategy_path",
 ]
