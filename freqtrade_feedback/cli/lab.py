@@ -24,14 +24,6 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -40,6 +32,7 @@ from freqtrade_feedback.lab import report
 from freqtrade_feedback.lab.policies import POLICIES
 from freqtrade_feedback.lab.run import LabResult, run_policies
 from freqtrade_feedback.lab.scenarios import SCENARIOS
+from freqtrade_feedback.progress import progress_bar
 
 DEFAULT_OUT = Path("user_data/lab")
 Task = tuple[str, int]
@@ -115,14 +108,8 @@ def _run_tasks(tasks: Sequence[Task], jobs: int | None) -> Iterator[tuple[Task, 
     """Run every task, in worker processes unless ``jobs`` is 1, with a progress bar on
     stderr. Results come in completion order; each is deterministic in its seed."""
     jobs = min(jobs or os.cpu_count() or 1, len(tasks)) or 1
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with progress_bar("{task.description}", console=Console(stderr=True),
+                      transient=True) as progress:
         bar = progress.add_task("bias lab: scenario x seed", total=len(tasks))
         if jobs == 1:
             for task in tasks:
