@@ -134,6 +134,16 @@ def test_a_missing_trade_database_is_a_warning_and_is_not_created(
     assert not missing.exists()
 
 
+def test_db_url_on_the_command_line_wins_over_the_config(
+    bot: Bot, tmp_path: Path, capsys
+) -> None:
+    config = _write_config(tmp_path / "c.json", strategy=STRATEGY, dry_run=True,
+                           user_data_dir=str(bot.user_data),
+                           db_url=f"sqlite:///{tmp_path / 'elsewhere.sqlite'}", feedback=FEEDBACK)
+    status = _json(capsys, "--config", str(config), "--db-url", f"sqlite:///{bot.trades_db}")
+    assert status["closed_trades"] == 3 and status["trades_db"] == str(bot.trades_db)
+
+
 def test_freeze_and_unfreeze_move_the_guard(bot: Bot, capsys, caplog) -> None:
     config = ["--config", str(bot.config)]
     assert main(["freeze", *config, "--reason", "exchange incident"]) == 0
@@ -210,11 +220,16 @@ def test_reset_refuses_a_ledger_elsewhere(bot: Bot, tmp_path: Path, caplog) -> N
     assert "shared database" in caplog.text and bot.folder.is_dir()
 
 
-def test_a_config_without_a_strategy_exits_2(bot: Bot, tmp_path: Path, caplog) -> None:
+def test_a_config_without_a_strategy_means_the_sample_strategy(
+    bot: Bot, tmp_path: Path, caplog
+) -> None:
+    """The rule of every command (replay's too): --strategy, else the config's, else
+    FeedbackSampleStrategy; the error says the name was the default and creates nothing."""
     config = _write_config(tmp_path / "c.json", user_data_dir=str(bot.user_data))
-    assert main(["status", "--config", str(config)]) == 2
-    assert "--strategy" in caplog.text and '"strategy" key' in caplog.text
-    assert str(config) in caplog.text
+    assert main(["status", "--config", str(config)]) == 1
+    assert "'FeedbackSampleStrategy' (the default" in caplog.text and "--strategy" in caplog.text
+    assert str(bot.user_data / "feedback" / "FeedbackSampleStrategy") in caplog.text
+    assert not (bot.user_data / "feedback" / "FeedbackSampleStrategy").exists()
 
 
 def test_a_strategy_without_a_ledger_exits_1_and_creates_nothing(bot: Bot, caplog) -> None:

@@ -1,7 +1,8 @@
 """The replay drives Freqtrade's real dry-run bot over real candles, offline, and resumes.
 
 One pair (ETH/USDT) over five hours of 2024-01-10 keeps the file fast: the sample strategy
-enters once (12:30, signal on the 12:25 candle) and exits on ROI at 15:07.
+enters once (12:30, signal on the 12:25 candle) and exits on ROI at 15:07. Each replay has a
+user_data folder of its own: its ledger is there, where the bot keeps it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conftest import CONFIG, STRATEGIES
 from freqtrade.enums import CandleType
 from freqtrade.exceptions import OperationalException
 
+from freqtrade_feedback.cli.main import main
 from freqtrade_feedback.ledger import Ledger
 from freqtrade_feedback.replay import ReplayResult, run_replay
 from freqtrade_feedback.replay.market import ReplayMarket, tick_path
@@ -37,9 +39,15 @@ def eth_config() -> dict[str, Any]:
 
 
 def replay(datadir: Path, user_data: Path, db: Path, **kwargs: Any) -> ReplayResult:
+    user_data.mkdir(exist_ok=True)
     return run_replay(eth_config(), datadir, TIMERANGE, "FeedbackSampleStrategy",
                       f"sqlite:///{db}", strategy_path=STRATEGIES, user_data_dir=user_data,
                       **kwargs)
+
+
+def ledger_of(user_data: Path) -> Ledger:
+    """The ledger the replay's bot wrote: the strategy's own file under its user_data."""
+    return Ledger(f"sqlite:///{user_data / 'feedback/FeedbackSampleStrategy/ledger.sqlite'}")
 
 
 def db_trades(db: Path) -> list[dict[str, Any]]:
@@ -62,10 +70,11 @@ def closed(trades: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(binance_5m: Path, user_data: Path,
+def uninterrupted(binance_5m: Path,
                   tmp_path_factory: pytest.TempPathFactory) -> tuple[ReplayResult, Path]:
-    db = tmp_path_factory.mktemp("replay") / "whole.sqlite"
-    return replay(binance_5m, user_data, db), db
+    folder = tmp_path_factory.mktemp("replay")
+    db = folder / "whole.sqlite"
+    return replay(binance_5m, folder / "user_data", db), db
 
 
 def test_the_real_bot_trades_and_the_exit_reaches_the_feedback_loop(
@@ -95,9 +104,8 @@ def test_entries_fall_on_the_backtest_candles_at_their_open_price(
 
 
 def test_stop_and_resume_on_the_same_database_gives_the_same_trades(
-        uninterrupted: tuple[ReplayResult, Path], binance_5m: Path, user_data: Path,
-        tmp_path: Path) -> None:
-    db = tmp_path / "resumed.sqlite"
+        uninterrupted: tuple[ReplayResult, Path], binance_5m: Path, tmp_path: Path) -> None:
+    db, user_data = tmp_path / "resumed.sqlite", tmp_path / "user_data"
     first = replay(binance_5m, user_data, db, stop_after=STOP_AFTER)
     assert first.candles == STOP_AFTER
     assert any(t["is_open"] for t in db_trades(db)), "the stop should leave a trade open"
@@ -113,9 +121,9 @@ def test_stop_and_resume_on_the_same_database_gives_the_same_trades(
     third = replay(binance_5m, user_data, db)
     assert (third.candles, third.resumed_from) == (0, END - FIVE_MINUTES)
 
-    # The plugin's ledger sits beside the replay's database; the trade open across the
-    # restart was learned when it closed, from the signal the first run recorded.
-    with Ledger(f"sqlite:///{db.with_suffix('.feedback') / 'ledger.sqlite'}") as ledger:
+    # The plugin's ledger is the bot's (user_data/feedback/<strategy>); the trade open across
+    # the restart was learned when it closed, from the signal the first run recorded.
+    with ledger_of(user_data) as ledger:
         counts = ledger.counts()
         assert counts["outcomes"] == counts["learned"] == len(closed(db_trades(db)))
         assert ledger.reconciled_trade_ids() == {t["id"] for t in db_trades(db)}
@@ -147,24 +155,74 @@ def test_a_missing_pair_file_names_the_pair_and_the_file(
                    user_data_dir=user_data)
 
 
-def test_the_cli_command_runs_end_to_end(binance_5m: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from freqtrade_feedback.cli.main import main
+def test_replay_then_status_on_one_config_see_the_same_trades_and_ledger(
+        binance_5m: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """One rule for every command: a config that names no strategy and no db_url, replayed,
+    then read by status with the same options (the trade database is Freqtrade's dry-run
+    default, relative to the working directory, as for freqtrade itself)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "user_data").mkdir()
+    config = eth_config()
+    config.update(user_data_dir=str(tmp_path / "user_data"), strategy_path=str(STRATEGIES))
+    assert "strategy" not in config and "db_url" not in config
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    assert main(["replay", "--config", str(path), "--datadir", str(binance_5m),
+                 "--timerange", TIMERANGE, "--json"]) == 0
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["candles"] == CANDLES and replayed["trades_closed"] >= 1
+    assert replayed["db_url"] == "sqlite:///tradesv3.dryrun.sqlite"
+    assert (tmp_path / "tradesv3.dryrun.sqlite").is_file()
+    ledger = tmp_path / "user_data" / "feedback" / "FeedbackSampleStrategy" / "ledger.sqlite"
+    assert replayed["ledger"] == str(ledger.resolve())
 
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(eth_config()), encoding="utf-8")
-    userdir = tmp_path / "user_data"
-    userdir.mkdir()
-    code = main(["replay", "--config", str(config), "--datadir", str(binance_5m),
-                 "--timerange", TIMERANGE, "--strategy", "FeedbackSampleStrategy",
-                 "--strategy-path", str(STRATEGIES), "--userdir", str(userdir),
-                 "--stop-after", "12", "--json"])
-    assert code == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["candles"] == 12
-    default_db = (userdir / "replay" / "FeedbackSampleStrategy.sqlite").resolve()
-    assert summary["db_url"] == f"sqlite:///{default_db}"
-    assert default_db.is_file()
+    assert main(["status", "--config", str(path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["warnings"] == []
+    assert status["strategy"] == "FeedbackSampleStrategy"
+    assert status["ledger"] == replayed["ledger"]
+    assert status["closed_trades"] == replayed["trades_closed"]
+    assert status["unreconciled_trades"] == 0
+    assert status["outcomes_recorded"] == replayed["feedback"]["outcomes"]
+
+
+def test_a_database_a_real_bot_used_is_refused(binance_5m: Path, tmp_path: Path) -> None:
+    """The config's db_url may be a real dry-run bot's: its trades are never mixed with
+    simulated ones."""
+    from freqtrade.persistence import KeyValueStore, init_db
+
+    db = tmp_path / "tradesv3.dryrun.sqlite"
+    (tmp_path / "user_data").mkdir()
+    init_db(f"sqlite:///{db}")
+    KeyValueStore.store_value("bot_start_time", datetime(2024, 1, 1, tzinfo=UTC))
+    config = {**eth_config(), "db_url": f"sqlite:///{db}"}
+    with pytest.raises(OperationalException, match=r"belongs to a bot that is not a replay"):
+        run_replay(config, binance_5m, TIMERANGE, strategy_path=STRATEGIES,
+                   user_data_dir=tmp_path / "user_data")
+    assert not (tmp_path / "user_data" / "feedback").exists()
+
+
+def test_a_new_database_with_another_runs_ledger_is_refused(
+        uninterrupted: tuple[ReplayResult, Path], binance_5m: Path, tmp_path: Path) -> None:
+    """Deleting (or changing) the trade database does not start the ledger over: the
+    replay says so instead of learning another run's outcomes as its own."""
+    user_data = uninterrupted[1].parent / "user_data"
+    with ledger_of(user_data) as ledger:
+        before = ledger.counts()
+    with pytest.raises(OperationalException, match=r"is new, but the ledger .* already holds"):
+        replay(binance_5m, user_data, tmp_path / "new.sqlite")
+    with ledger_of(user_data) as ledger:
+        assert ledger.counts() == before
+
+
+def test_a_live_config_is_refused(binance_5m: Path, tmp_path: Path) -> None:
+    config = {**eth_config(), "dry_run": False}
+    (tmp_path / "user_data").mkdir()
+    with pytest.raises(OperationalException, match=r"dry-run bot.*\"dry_run\": true"):
+        run_replay(config, binance_5m, TIMERANGE, strategy_path=STRATEGIES,
+                   user_data_dir=tmp_path / "user_data", db_url=f"sqlite:///{tmp_path}/x.db")
+    assert not (tmp_path / "x.db").exists()
 
 
 @pytest.mark.parametrize("fallback", ["take", "skip"])

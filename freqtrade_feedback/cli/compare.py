@@ -21,7 +21,8 @@ from typing import Any
 from rich.console import Console
 
 from freqtrade_feedback.cli.options import (
-    add_backtest_options,
+    BACKTEST,
+    add_options,
     backtest_config_from,
     positive_int,
     restored_log_levels,
@@ -35,7 +36,7 @@ WIDTH = 160
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backtest_options(parser)
+    add_options(parser, *BACKTEST)
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="hyperopt epochs per variant and fold on --timerange (in sample); "
                              "needs --oos-timerange")

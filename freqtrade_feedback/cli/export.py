@@ -10,12 +10,13 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from freqtrade_feedback.cli.operating import add_bot_options, load_bot, utc_stamp
+from freqtrade_feedback.bot import utc_stamp
+from freqtrade_feedback.cli.options import BOT, add_options, bot_from
 from freqtrade_feedback.ledger.export import FORMATS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_bot_options(parser)
+    add_options(parser, *BOT)
     parser.add_argument("--format", choices=FORMATS, default="csv",
                         help="file format (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None,
@@ -24,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    bot = load_bot(args)
+    bot = bot_from(args)
     out = args.out or bot.folder / f"export-{utc_stamp(datetime.now(UTC))}"
     with bot.open_ledger() as ledger:
         paths = ledger.export(out, args.format)

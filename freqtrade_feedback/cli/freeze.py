@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 
-from freqtrade_feedback.cli.operating import STOP_THE_BOT, add_guard_options, move_guard
+from freqtrade_feedback.cli.options import BOT, STOP_THE_BOT, add_options, bot_from
 from freqtrade_feedback.guard.states import Trigger
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = STOP_THE_BOT
-    add_guard_options(parser)
+    add_options(parser, *BOT, "reason")
 
 
 def run(args: argparse.Namespace) -> int:
-    return move_guard(args, Trigger.MANUAL_FREEZE)
+    bot = bot_from(args)
+    print(f"Guard of {bot.strategy}: {bot.fire(Trigger.MANUAL_FREEZE, args.reason)}")
+    print("Start the bot again: it restores this checkpoint.")
+    return 0

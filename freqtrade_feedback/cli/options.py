@@ -1,4 +1,13 @@
-"""Options shared by the commands that run backtests, defined once (as Freqtrade does)."""
+"""The options several commands share, each defined once, and what they turn into.
+
+The one module of ``cli/`` that is not a command. It holds what would otherwise be copied
+into every command: the flags with their help texts (a table, as Freqtrade's own
+``freqtrade.commands.cli_options`` keeps its flags), the argparse types, and the step from
+parsed options to what a command works on: Freqtrade's backtest config
+(:func:`backtest_config_from`) or a bot (:func:`bot_from`, the rule of
+:mod:`freqtrade_feedback.bot`). A command adds its shared flags by name with
+:func:`add_options` and defines only its own.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +18,78 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = Path("user_data/config.json")
-DEFAULT_STRATEGY = "FeedbackSampleStrategy"
+from freqtrade_feedback.bot import DEFAULT_CONFIG, DEFAULT_STRATEGY, Bot, find_bot
+
+STOP_THE_BOT = (
+    "Stop the bot first: a running bot keeps its own copy of the learner and the guard in "
+    "memory and overwrites the checkpoint with it."
+)
+"""The epilog of the commands that write a bot's checkpoint (freeze, unfreeze, reset)."""
+
+OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "config": (("-c", "--config"), {
+        "type": Path, "default": DEFAULT_CONFIG,
+        "help": "Freqtrade config file (default: %(default)s)"}),
+    "configs": (("-c", "--config"), {
+        "type": Path, "action": "append", "default": None,
+        "help": "Freqtrade config file; repeat to merge several, as with freqtrade "
+                f"(default: {DEFAULT_CONFIG})"}),
+    "strategy": (("-s", "--strategy"), {
+        "default": None,
+        "help": f"strategy class name (default: the config's \"strategy\", else "
+                f"{DEFAULT_STRATEGY})"}),
+    "strategy_path": (("--strategy-path",), {
+        "type": Path, "default": None, "help": "additional folder to look for the strategy in"}),
+    "datadir": (("--datadir",), {
+        "type": Path, "default": None,
+        "help": "folder with the candle data (default: the config's \"datadir\", else "
+                "<userdir>/data/<exchange>)"}),
+    "userdir": (("--userdir",), {
+        "type": Path, "default": None,
+        "help": "Freqtrade user_data folder (default: the config's \"user_data_dir\", else "
+                "user_data)"}),
+    "db_url": (("--db-url",), {
+        "default": None,
+        "help": "Freqtrade's trade database (default: the config's \"db_url\", else "
+                "Freqtrade's: sqlite:///tradesv3.dryrun.sqlite in dry-run)"}),
+    "timerange": (("--timerange",), {
+        "default": None, "help": "candles to use, e.g. 20240101-20240201 (default: all)"}),
+    "verbose": (("-v", "--verbose"), {"action": "store_true", "help": "show Freqtrade's log"}),
+    "json": (("--json",), {"action": "store_true", "help": "print JSON instead of tables"}),
+    "reason": (("--reason",), {
+        "default": "operator",
+        "help": "why, recorded with the guard event (default: %(default)s)"}),
+}
+"""Every shared flag by name: its option strings and ``add_argument`` keywords."""
+
+BACKTEST = ("config", "strategy", "strategy_path", "datadir", "userdir", "timerange", "verbose",
+            "json")
+"""The options of the commands that run backtests (compare, benchmark)."""
+BOT = ("configs", "strategy", "userdir")
+"""The options that name a bot (replay, status, freeze, unfreeze, reset, export)."""
 
 
-def add_backtest_options(parser: argparse.ArgumentParser) -> None:
-    """``--config --strategy --strategy-path --datadir --userdir --timerange -v --json``."""
-    parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG,
-                        help="Freqtrade config file (default: %(default)s)")
-    parser.add_argument("-s", "--strategy", default=None,
-                        help=f"strategy class (default: the config's, else {DEFAULT_STRATEGY})")
-    parser.add_argument("--strategy-path", type=Path, default=None,
-                        help="additional folder to look for the strategy in")
-    parser.add_argument("--datadir", type=Path, default=None,
-                        help="folder with the candle data (default: the config's)")
-    parser.add_argument("--userdir", type=Path, default=None,
-                        help="Freqtrade user_data folder (default: user_data)")
-    parser.add_argument("--timerange", default=None, help="backtest timerange, e.g. 20240101-")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Freqtrade's log")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+def add_options(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Add the shared options ``names`` (keys of :data:`OPTIONS`) to ``parser``."""
+    for name in names:
+        flags, keywords = OPTIONS[name]
+        parser.add_argument(*flags, **keywords)
 
 
-def backtest_config_from(args: argparse.Namespace, feedback: dict[str, Any]) -> dict[str, Any]:
-    """Freqtrade's processed config for these options, with ``feedback`` merged in."""
+def bot_from(args: argparse.Namespace) -> Bot:
+    """The bot the :data:`BOT` options (and ``--db-url`` where a command has it) name."""
+    return find_bot(args.config, strategy=args.strategy, userdir=args.userdir,
+                    db_url=getattr(args, "db_url", None))
+
+
+def backtest_config_from(args: argparse.Namespace, feedback: dict[str, Any], *,
+                         datadir: Path | None = None) -> dict[str, Any]:
+    """Freqtrade's processed config for the :data:`BACKTEST` options, with ``feedback``
+    merged in (and ``datadir`` instead of ``--datadir`` when given)."""
+    from freqtrade.configuration.load_config import load_config_file
+
     from freqtrade_feedback.backtest import backtest_config
+    from freqtrade_feedback.bot import strategy_name
 
     if not args.config.is_file():
         from freqtrade_feedback.exceptions import ConfigError
@@ -40,8 +97,8 @@ def backtest_config_from(args: argparse.Namespace, feedback: dict[str, Any]) -> 
         raise ConfigError(f"Config file {str(args.config)!r} not found. Pass --config PATH.")
     config = backtest_config(
         args.config,
-        strategy=args.strategy or _config_strategy(args.config) or DEFAULT_STRATEGY,
-        datadir=args.datadir,
+        strategy=strategy_name(args.strategy, load_config_file(str(args.config))),
+        datadir=datadir or args.datadir,
         timerange=args.timerange,
         strategy_path=args.strategy_path,
         user_data_dir=args.userdir,
@@ -66,12 +123,6 @@ def restored_log_levels() -> Iterator[None]:
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
-
-
-def _config_strategy(path: Path) -> str | None:
-    from freqtrade.configuration.load_config import load_config_file
-
-    return load_config_file(str(path)).get("strategy")
 
 
 def non_negative_int(text: str) -> int:

@@ -3,7 +3,9 @@
 The bot, its strategy callbacks, dry-run orders, wallets and trade database are Freqtrade's
 own; only the exchange's network and the clock are simulated (see
 :mod:`freqtrade_feedback.replay`). Run the same command again on the same database to
-continue after the last candle the previous run finished.
+continue after the last candle the previous run finished. The options name the bot as for
+``status``, ``export`` and the other operator commands (:mod:`freqtrade_feedback.bot`), so
+they read what the replay wrote when given the same ones.
 """
 
 from __future__ import annotations
@@ -14,50 +16,25 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from freqtrade_feedback.cli.options import (
-    DEFAULT_CONFIG,
-    DEFAULT_STRATEGY,
-    _config_strategy,
-    positive_int,
-)
+from freqtrade_feedback.cli.options import BOT, add_options, positive_int
+from freqtrade_feedback.progress import progress_bar
 
 EXIT_INTERRUPTED = 130
 """Exit code after Ctrl-C, as a shell reports a process ended by SIGINT."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG,
-                        help="Freqtrade config file (default: %(default)s)")
-    parser.add_argument("--datadir", type=Path, required=True,
-                        help="folder with the candles of every whitelisted pair")
-    parser.add_argument("--timerange", default=None,
-                        help="candles to replay, e.g. 20240101-20240201 (default: all, after "
-                             "the strategy's startup candles)")
-    parser.add_argument("-s", "--strategy", default=None,
-                        help=f"strategy class (default: the config's, else {DEFAULT_STRATEGY})")
-    parser.add_argument("--strategy-path", type=Path, default=None,
-                        help="additional folder to look for the strategy in")
-    parser.add_argument("--userdir", type=Path, default=None,
-                        help="Freqtrade user_data folder (default: the config's, else user_data)")
-    parser.add_argument("--db-url", default=None,
-                        help="trade database (default: sqlite:///<userdir>/replay/<strategy>"
-                             ".sqlite); the same URL resumes where the last run stopped")
+    add_options(parser, *BOT, "db_url", "strategy_path", "datadir", "timerange", "json")
     parser.add_argument("--stop-after", type=positive_int, default=None, metavar="N",
                         help="stop after N candles (run again to continue)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
+    from freqtrade_feedback.bot import config_files
     from freqtrade_feedback.replay import run_replay
 
-    if not args.config.is_file():
-        from freqtrade_feedback.exceptions import ConfigError
-
-        raise ConfigError(f"Config file {str(args.config)!r} not found. Pass --config PATH.")
-    strategy = args.strategy or _config_strategy(args.config) or DEFAULT_STRATEGY
     last: list[datetime] = []
     with _progress() as show:
 
@@ -66,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
             show(done, total, candle)
 
         try:
-            result = run_replay(args.config, args.datadir, args.timerange, strategy,
-                                args.db_url, args.stop_after, strategy_path=args.strategy_path,
-                                user_data_dir=args.userdir, on_candle=on_candle)
+            result = run_replay(config_files(args.config), args.datadir, args.timerange,
+                                args.strategy, args.db_url, args.stop_after,
+                                strategy_path=args.strategy_path, user_data_dir=args.userdir,
+                                on_candle=on_candle)
         except KeyboardInterrupt:
             where = f"after {last[0]:%Y-%m-%d %H:%M} UTC" if last else "where it started"
             print(f"Interrupted. The same command continues {where}.", file=sys.stderr)
@@ -89,18 +67,9 @@ def _progress() -> Iterator[Any]:
         yield lambda done, total, candle: None
         return
     from freqtrade.loggers import error_console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("candles"),
-               TextColumn("{task.fields[date]}"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=error_console) as progress:
+    with progress_bar("replay", "candles", "{task.fields[date]}",
+                      console=error_console) as progress:
         task = progress.add_task("replay", total=None, date="")
 
         def show(done: int, total: int, candle: datetime) -> None:
@@ -115,6 +84,7 @@ def _summary(result: Any) -> dict[str, Any]:
 
     return {
         "db_url": result.db_url,
+        "ledger": result.ledger,
         "candles": result.candles,
         "first_candle": iso(result.first_candle),
         "last_candle": iso(result.last_candle),
@@ -131,6 +101,7 @@ def _print(summary: dict[str, Any]) -> None:
     resumed = summary["resumed_from"]
     print(f"Database: {summary['db_url']}"
           + (f" (resumed after the candle of {resumed})" if resumed else " (fresh)"))
+    print(f"Ledger: {summary['ledger']}")
     if not summary["candles"]:
         print("Nothing to replay: the database is past the end of the timerange or data.")
         return

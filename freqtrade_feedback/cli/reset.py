@@ -17,8 +17,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from freqtrade_feedback.bot import utc_stamp
 from freqtrade_feedback.cli.main import EXIT_USAGE
-from freqtrade_feedback.cli.operating import STOP_THE_BOT, add_bot_options, load_bot, utc_stamp
+from freqtrade_feedback.cli.options import BOT, STOP_THE_BOT, add_options, bot_from
 from freqtrade_feedback.exceptions import FeedbackError
 from freqtrade_feedback.ledger.engine import describe
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = STOP_THE_BOT
-    add_bot_options(parser)
+    add_options(parser, *BOT)
     parser.add_argument("-y", "--yes", action="store_true",
                         help="do not ask for confirmation (needed when stdin is not a terminal)")
 
@@ -38,7 +39,7 @@ def _confirmed(question: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    bot = load_bot(args)
+    bot = bot_from(args)
     if not bot.ledger_is_default:
         raise FeedbackError(
             f"The ledger of {bot.strategy!r} is not the strategy's own file but "

@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import URL, column, create_engine, exc, make_url, select, table
 
-from freqtrade_feedback.cli.operating import Bot, add_bot_options, load_bot, sqlite_file
-from freqtrade_feedback.cli.options import positive_int
+from freqtrade_feedback.bot import Bot
+from freqtrade_feedback.cli.options import BOT, add_options, bot_from, positive_int
 from freqtrade_feedback.guard.states import GuardState
 from freqtrade_feedback.ledger import Ledger
-from freqtrade_feedback.ledger.engine import cause, describe
+from freqtrade_feedback.ledger.engine import cause, describe, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -35,21 +35,9 @@ TRADES = table("trades", column("id"), column("is_open"))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_bot_options(parser)
+    add_options(parser, *BOT, "db_url", "json")
     parser.add_argument("--last", type=positive_int, default=10,
                         help="guard events to show (default: %(default)s)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-
-
-def trades_db_url(config: dict[str, Any]) -> str:
-    """The bot's trade database as Freqtrade picks it: ``db_url``, else the dry-run or live
-    default (a dry-run bot given the live default uses the dry-run one, as Freqtrade does)."""
-    from freqtrade.constants import DEFAULT_DB_DRYRUN_URL, DEFAULT_DB_PROD_URL
-
-    url = config.get("db_url")
-    if config.get("dry_run", False):
-        return DEFAULT_DB_DRYRUN_URL if url in (None, DEFAULT_DB_PROD_URL) else str(url)
-    return str(url or DEFAULT_DB_PROD_URL)
 
 
 def _read_only(url: str) -> URL | str | None:
@@ -143,9 +131,8 @@ def gather(bot: Bot, last: int) -> dict[str, Any]:
             **_learner(ledger),
         }
         reconciled = ledger.reconciled_trade_ids()
-    url = trades_db_url(bot.config)
-    closed, warning = closed_trade_ids(url)
-    status["trades_db"] = describe(url)
+    closed, warning = closed_trade_ids(bot.db_url)
+    status["trades_db"] = describe(bot.db_url)
     status["closed_trades"] = None if closed is None else len(closed)
     status["unreconciled_trades"] = None if closed is None else len(closed - reconciled)
     status["warnings"] = [] if warning is None else [warning]
@@ -195,7 +182,7 @@ def render(status: dict[str, Any]) -> list[Table]:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = gather(load_bot(args), args.last)
+    status = gather(bot_from(args), args.last)
     for warning in status["warnings"]:
         logger.warning("%s", warning)
     if args.json:
@@ -207,5 +194,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["closed_trade_ids", "configure", "gather", "run", "trades_db_url"]
+__all__ = ["closed_trade_ids", "configure", "gather", "run"]
 

@@ -11,6 +11,10 @@ the candle's open time is written to the database (:mod:`freqtrade_feedback.repl
 and the next run on the same database continues with the candle after it. Open trades need
 nothing special: they are in the database, and the restarted bot manages them as a restarted
 live bot would.
+
+The replay is the config's dry-run bot: its trade database and its ledger are where
+:mod:`freqtrade_feedback.bot` puts them for every command, so ``status``, ``export`` and the
+other operator commands read what a replay wrote with the same options.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,22 +38,35 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqtradebot import FreqtradeBot
 from freqtrade.persistence import Trade
 from freqtrade.resolvers import StrategyResolver
-from sqlalchemy import make_url
 
+from freqtrade_feedback.bot import bot_for, config_files
+from freqtrade_feedback.exceptions import FeedbackError
+from freqtrade_feedback.ledger import Ledger
+from freqtrade_feedback.ledger.engine import describe, sqlite_file
 from freqtrade_feedback.offline import install as install_offline
 from freqtrade_feedback.replay.market import TICK_FRACTIONS, ReplayMarket, serving
-from freqtrade_feedback.replay.position import read_position, write_position
+from freqtrade_feedback.replay.position import (
+    mark_database,
+    open_database,
+    read_position,
+    write_position,
+)
 
 logger = logging.getLogger(__name__)
 
 CandleCallback = Callable[[int, int, datetime], None]
 """``on_candle(done, total, candle_open)``, called after every fully processed candle."""
+Config = Path | str | Sequence[Path | str] | Mapping[str, Any]
+"""A Freqtrade config file, several (merged as Freqtrade merges them), or a config's content."""
+
 
 @dataclass(frozen=True)
 class ReplayResult:
     """What one replay run did (counts are for this run only, not the whole database)."""
 
     db_url: str
+    ledger: str
+    """Where the plugin's ledger is (a file, or a URL without its password)."""
     candles: int
     """Candles fully processed by this run."""
     first_candle: datetime | None
@@ -71,8 +88,8 @@ class ReplayResult:
 
 
 def run_replay(
-    config: Path | str | Mapping[str, Any],
-    datadir: Path | str,
+    config: Config,
+    datadir: Path | str | None = None,
     timerange: str | None = None,
     strategy: str | None = None,
     db_url: str | None = None,
@@ -87,15 +104,18 @@ def run_replay(
     Parameters
     ----------
     config
-        A Freqtrade config file, or the same content as a dict.
+        A Freqtrade config file, several, or the same content as a dict. It must be a
+        dry-run config (``"dry_run": true``).
     datadir
-        Folder with the candles (Freqtrade's format) of every whitelisted pair.
+        Folder with the candles (Freqtrade's format) of every whitelisted pair (default: the
+        config's ``datadir``, else ``<user_data_dir>/data/<exchange>``, as Freqtrade's).
     timerange
         Freqtrade timerange (``20240101-20240103``); candles that open in it are replayed.
         Without a start, the replay starts after the strategy's startup candles.
     strategy, db_url
-        Strategy class (default: the config's) and trade database
-        (default: ``sqlite:///<user_data_dir>/replay/<strategy>.sqlite``).
+        Strategy class and trade database; by default the config's, as
+        :mod:`freqtrade_feedback.bot` picks them for every command (the database: the
+        config's ``db_url``, else Freqtrade's ``sqlite:///tradesv3.dryrun.sqlite``).
     stop_after
         Process at most this many candles, then stop as after Ctrl-C (the next run resumes).
     strategy_path, user_data_dir
@@ -106,8 +126,10 @@ def run_replay(
     Raises
     ------
     OperationalException
-        Bad config, unknown strategy, or a whitelisted pair without candles in ``datadir``
-        (the message names the pair and the file expected).
+        Bad or live config, unknown strategy, a whitelisted pair without candles in
+        ``datadir`` (the message names the pair and the file expected), a trade database a
+        bot that is not a replay has used, or a new trade database with a ledger that
+        already holds another run's signals.
     """
     settings = replay_config(config, datadir=datadir, strategy=strategy, db_url=db_url,
                              strategy_path=strategy_path, user_data_dir=user_data_dir)
@@ -117,7 +139,11 @@ def run_replay(
     # history grows by the exchange's candle limit once the exchange exists (below).
     market = ReplayMarket(Path(settings["datadir"]), settings.get("dataformat_ohlcv", "feather"),
                           timeframe, settings["candle_type_def"], history=startup)
-    resumed_from = read_position(settings["db_url"])
+    ledger = bot_for(settings).ledger_url
+    if not open_database(settings["db_url"]):
+        _require_new_ledger(ledger, settings["db_url"])
+        mark_database()
+    resumed_from = read_position()
     candles = candle_grid(market, settings["exchange"]["pair_whitelist"], timerange,
                           startup, resumed_from)
     if stop_after is not None:
@@ -126,7 +152,9 @@ def run_replay(
                 settings["db_url"], len(candles), candles[0] if candles else "-",
                 f", resuming after {resumed_from}" if resumed_from else "")
     if not candles:
-        return ReplayResult(settings["db_url"], 0, None, None, resumed_from, 0, 0, 0.0, None)
+        return ReplayResult(db_url=settings["db_url"], ledger=describe(ledger), candles=0,
+                            first_candle=None, last_candle=None, resumed_from=resumed_from,
+                            trades_opened=0, trades_closed=0, seconds=0.0, feedback=None)
     with serving(market), time_machine.travel(_tick_time(candles[0], timeframe, 0),
                                               tick=False) as clock:
         bot = FreqtradeBot(settings)
@@ -144,7 +172,7 @@ def run_replay(
         finally:
             bot.cleanup()
     return ReplayResult(
-        db_url=settings["db_url"], candles=done,
+        db_url=settings["db_url"], ledger=describe(ledger), candles=done,
         first_candle=candles[0] if done else None, last_candle=candles[done - 1] if done else None,
         resumed_from=resumed_from, trades_opened=len(opened), trades_closed=len(closed),
         seconds=seconds, feedback=summary,
@@ -218,56 +246,61 @@ def _align(moment: datetime, step: timedelta) -> datetime:
 
 
 def replay_config(
-    config: Path | str | Mapping[str, Any],
+    config: Config,
     *,
-    datadir: Path | str,
-    strategy: str | None,
-    db_url: str | None,
+    datadir: Path | str | None = None,
+    strategy: str | None = None,
+    db_url: str | None = None,
     strategy_path: Path | str | None = None,
     user_data_dir: Path | str | None = None,
 ) -> dict[str, Any]:
-    """Freqtrade's processed dry-run config for a replay.
-
-    The trade database is never the config's own ``db_url``: a replay writes simulated
-    trades, which must not land in the database of a running dry-run or live bot.
-    """
+    """Freqtrade's processed dry-run config for a replay, with the strategy and the trade
+    database of :func:`~freqtrade_feedback.bot.bot_for` (the rule of every command)."""
     if isinstance(config, Mapping):
         with tempfile.TemporaryDirectory(prefix="ffb-replay-") as folder:
             path = Path(folder) / "config.json"
             path.write_text(json.dumps(config), encoding="utf-8")
             return replay_config(path, datadir=datadir, strategy=strategy, db_url=db_url,
                                  strategy_path=strategy_path, user_data_dir=user_data_dir)
-    if not Path(config).is_file():
-        raise OperationalException(f"Config file {str(config)!r} not found.")
-    args: dict[str, Any] = {"config": [str(config)], "dry_run": True, "datadir": str(datadir)}
-    for key, value in (("strategy", strategy), ("strategy_path", strategy_path),
+    files = config_files([config] if isinstance(config, str | Path) else config)
+    for file in files:
+        if not Path(file).is_file():
+            raise OperationalException(f"Config file {file!r} not found.")
+    args: dict[str, Any] = {"config": files}
+    for key, value in (("datadir", datadir), ("strategy_path", strategy_path),
                        ("user_data_dir", user_data_dir)):
         if value is not None:
             args[key] = str(value)
     settings = Configuration(args, RunMode.DRY_RUN).get_config()
-    if not settings.get("strategy"):
-        raise OperationalException(f"No strategy: pass one, or set \"strategy\" in {config}.")
+    if not settings.get("dry_run"):
+        raise OperationalException(
+            f"A replay runs a dry-run bot, but {', '.join(files)} sets no \"dry_run\": true "
+            f"(a live bot's config, whose trade database and ledger a replay must not touch). "
+            f"Add a config that sets it, with a db_url of its own: --config live.json "
+            f"--config replay.json."
+        )
+    bot = bot_for(settings, strategy=strategy, db_url=db_url)
+    settings["strategy"] = bot.strategy
+    settings["db_url"] = bot.db_url
     settings["exchange"]["enable_ws"] = False  # no websocket thread: there is no network
-    settings["db_url"] = db_url or default_db_url(settings)
-    _ledger_beside(settings)
     return settings
 
 
-def _ledger_beside(settings: dict[str, Any]) -> None:
-    """Keep the plugin's ledger and checkpoints next to a SQLite replay database
-    (``<db>.feedback/``), unless the config names a ledger: a replay's simulated outcomes must
-    not land in a live bot's ledger, and deleting the folder with the database starts over."""
-    feedback = settings.setdefault("feedback", {})
-    url = make_url(settings["db_url"])
-    if feedback.get("ledger_url") or not url.drivername.startswith("sqlite") or not url.database:
+def _require_new_ledger(url: str, db_url: str) -> None:
+    """A new replay database needs a ledger no other run has written: outcomes of another
+    bot (or of a replay whose database was deleted) would be learned as this replay's."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
         return
-    folder = Path(url.database).with_suffix(".feedback")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    feedback["ledger_url"] = f"sqlite:///{folder.resolve() / 'ledger.sqlite'}"
-
-
-def default_db_url(settings: Mapping[str, Any]) -> str:
-    """``sqlite:///<user_data_dir>/replay/<strategy>.sqlite``, creating the folder."""
-    folder = Path(settings["user_data_dir"]).resolve() / "replay"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / settings['strategy']}.sqlite"
+    try:
+        with Ledger(url) as ledger:
+            signals = ledger.counts()["signals"]
+    except FeedbackError:  # a ledger the bot cannot use: it says so itself, by its fallback
+        return
+    if signals:
+        raise OperationalException(
+            f"The trade database {describe(db_url)} is new, but the ledger {describe(url)} "
+            f"already holds {signals} signals of another run (a bot's, or a replay's whose "
+            f"database was deleted). Move it aside with freqtrade-feedback reset, or give the "
+            f"replay a ledger of its own (feedback.ledger_url, or another --userdir)."
+        )

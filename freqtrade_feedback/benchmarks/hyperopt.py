@@ -12,14 +12,16 @@ at most 20% more per epoch than the primary alone.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from freqtrade_feedback.benchmarks.backtest import ConfigFactory, copy_candles
 
 TARGET = 1.20
 DEFAULT_TIMERANGE = "20240101-20240201"
@@ -31,22 +33,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
 BASELINE = "primary only"
 
 
-def _config(args: argparse.Namespace, variant: str, userdir: Path) -> dict[str, Any]:
-    """The benchmark's backtest config, turned into a hyperopt config for one variant."""
+def _config(config: dict[str, Any], epochs: int, userdir: Path) -> dict[str, Any]:
+    """A variant's (fresh) backtest config, turned into a hyperopt config writing to
+    ``userdir``."""
     from freqtrade.enums import RunMode
 
-    from freqtrade_feedback.cli.options import backtest_config_from
-
-    config = backtest_config_from(args, VARIANTS[variant])
-    config["exchange"]["pair_whitelist"] = list(args.pairs)
     # Results go to a temporary user_data; the strategy is still looked up in the real one.
     config["strategy_path"] = config.get("strategy_path") or str(
         Path(config["user_data_dir"]) / "strategies")
     config.update({
-        "timeframe": args.timeframe,
         "runmode": RunMode.HYPEROPT,
         "user_data_dir": userdir,
-        "epochs": args.epochs,
+        "epochs": epochs,
         "spaces": ["buy"],
         "hyperopt_loss": "SharpeHyperOptLoss",
         "hyperopt_jobs": 1,
@@ -83,30 +81,29 @@ def _run_once(config: dict[str, Any]) -> tuple[float, float]:
     return prepared[0], total - prepared[0]
 
 
-def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Median epoch seconds per variant over ``args.repeat`` alternating runs."""
-    from freqtrade_feedback.cli.benchmark import _copy_data
-
+def measure(make_config: ConfigFactory, datadir: Path, pairs: Sequence[str], timeframe: str,
+            epochs: int, repeat: int) -> dict[str, dict[str, Any]]:
+    """Median epoch seconds per variant over ``repeat`` alternating runs of ``epochs`` epochs
+    (``make_config`` as for the backtest measure, with the timerange already set)."""
     seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
     prepare: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="ff-hyperopt-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        _copy_data(args.datadir, args.pairs, args.timeframe, data)
-        args.datadir = data
-        args.timerange = args.timerange or DEFAULT_TIMERANGE
-        for repeat in range(args.repeat):
-            for name in VARIANTS:
-                userdir = Path(tmp) / f"user_data_{repeat}_{len(seconds[name])}_{name[:3]}"
-                pass_s, epochs_s = _run_once(_config(args, name, userdir))
+        copy_candles(datadir, pairs, timeframe, data)
+        for run in range(repeat):
+            for name, feedback in VARIANTS.items():
+                userdir = Path(tmp) / f"user_data_{run}_{len(seconds[name])}_{name[:3]}"
+                pass_s, epochs_s = _run_once(_config(make_config(feedback, data), epochs,
+                                                     userdir))
                 seconds[name].append(epochs_s)
                 prepare[name].append(pass_s)
     base = statistics.median(seconds[BASELINE])
     rows = {}
     for name, runs in seconds.items():
         median = statistics.median(runs)
-        rows[name] = {"epochs": args.epochs, "runs": len(runs), "seconds": median,
-                      "epochs_per_min": 60.0 * args.epochs / median, "ratio": median / base,
+        rows[name] = {"epochs": epochs, "runs": len(runs), "seconds": median,
+                      "epochs_per_min": 60.0 * epochs / median, "ratio": median / base,
                       "indicator_pass_s": statistics.median(prepare[name])}
     return rows
 

@@ -1,4 +1,4 @@
-"""What one signal costs inside the loop, measured side by side: ``benchmark --loop``.
+"""What one signal costs inside the loop: ``benchmark --loop``.
 
 A seeded random walk feeds one pair: each candle makes a signal, the live ShadowBook
 resolves it on the candles that follow, taken signals close as trades with their shadow
@@ -33,7 +33,8 @@ def _market(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return close, features
 
 
-def _run(n: int, seed: int, guard: bool, shadow: bool) -> tuple[float, dict[str, Any]]:
+def run_once(n: int, seed: int, guard: bool, shadow: bool) -> tuple[float, dict[str, Any]]:
+    """Microseconds per signal of one variant over ``n`` signals, and the loop's summary."""
     loop = FeedbackLoop(FeedbackSettings(min_outcomes=30, scope="global", seed=seed,
                                          guard=GuardSettings(enabled=guard)))
     book = ShadowBook(Barriers({0: 0.006}, -0.006, max_candles=24, fee=0.001,
@@ -65,6 +66,8 @@ VARIANTS = {
     "gate, no guard, shadow book": (False, True),
     "guarded loop + shadow book": (True, True),
 }
+"""Variant name: (guard on, shadow book on)."""
+WORST = "guarded loop + shadow book"
 
 
 def measure(n: int = 5000, repeat: int = 3, seed: int = 0) -> dict[str, dict[str, Any]]:
@@ -73,7 +76,13 @@ def measure(n: int = 5000, repeat: int = 3, seed: int = 0) -> dict[str, dict[str
     facts: dict[str, dict[str, Any]] = {}
     for _ in range(repeat):
         for name, (guard, shadow) in VARIANTS.items():
-            us, facts[name] = _run(n, seed, guard, shadow)
+            us, facts[name] = run_once(n, seed, guard, shadow)
             times[name].append(us)
     return {name: {"us_per_signal": sorted(t)[len(t) // 2], "runs": len(t), **facts[name]}
             for name, t in times.items()}
+
+
+def verdict(rows: dict[str, dict[str, Any]]) -> tuple[float, str]:
+    """The guarded loop with the shadow book (the costliest variant) against the target."""
+    worst = rows[WORST]["us_per_signal"]
+    return worst, "PASS" if worst <= TARGET_US else "FAIL"

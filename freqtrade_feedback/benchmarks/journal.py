@@ -77,3 +77,9 @@ def measure(n: int = 2000, seed: int = 0) -> dict[str, dict[str, Any]]:
         "outcome + ledger commit (order_filled)": _summary(close),
         "checkpoint (bot_loop_start, not a callback)": _summary(checkpoint),
     }
+
+
+def verdict(rows: dict[str, dict[str, Any]]) -> tuple[float, str]:
+    """The worst p99 of the two callbacks (checkpoints are not a callback) against the target."""
+    worst = max(row["p99_ms"] for name, row in rows.items() if "not a callback" not in name)
+    return worst, "PASS" if worst < TARGET_P99_MS else "FAIL"

@@ -1,0 +1,13 @@
+"""What the plugin costs, measured side by side: the measures behind ``freqtrade-feedback
+benchmark`` (the command only parses options and prints).
+
+- ``backtest``: backtest wall time with the gate off and on (the default measure).
+- ``loop``: microseconds per signal inside the loop (``--loop``).
+- ``journal``: dry-run/live callback latency with the ledger (``--journal``).
+- ``hyperopt``: hyperopt epochs per minute with the gate and without (``--hyperopt``).
+
+Each module has its ``TARGET``, its ``VARIANTS``, ``measure`` (rows of figures by variant or
+call) and ``verdict`` (the figure held against the target, and ``"PASS"`` or ``"FAIL"``).
+Every measure alternates its variants in one process on the same input, so a noisy shared
+machine slows them alike.
+"""
