@@ -64,7 +64,32 @@ class Stationary(Scenario):
     name = "stationary"
 
 
-class RegimeFlip(Scenario):
+class _FromOnset(Scenario):
+    """A scenario whose change starts at signal ``onset``: the signals before it are those of
+    the normal market, filled as the market fills anyone (``Scenario.fill``)."""
+
+    def __init__(
+        self, n: int = 2000, onset: int = 1000, delay: int = 12, seed: int | None = None
+    ) -> None:
+        super().__init__(n=n, delay=delay, seed=seed)
+        self.onset = onset
+        check_count(type(self).__name__, "onset", onset, 0, n - 1)
+
+    @property
+    def onset_trade(self) -> int:
+        return self.onset
+
+    def fill(self, signal: MarketSignal, stake: float) -> Fill:
+        if signal.step < self.onset:
+            return super().fill(signal, stake)
+        return self._fill_from_onset(signal, stake)
+
+    def _fill_from_onset(self, signal: MarketSignal, stake: float) -> Fill:
+        """What a signal from ``onset`` on gives us (by default, what it gave before)."""
+        return super().fill(signal, stake)
+
+
+class RegimeFlip(_FromOnset):
     """An exogenous regime change: from ``onset`` on, the market is flipped for good.
 
     Breakouts stop paying and calm markets start to; the change is the market's, so shadow
@@ -104,22 +129,11 @@ class RegimeFlip(Scenario):
 
     name = "regime_flip"
 
-    def __init__(
-        self, n: int = 2000, onset: int = 1000, delay: int = 12, seed: int | None = None
-    ) -> None:
-        super().__init__(n=n, delay=delay, seed=seed)
-        self.onset = onset
-        check_count(type(self).__name__, "onset", onset, 0, n - 1)
-
-    @property
-    def onset_trade(self) -> int:
-        return self.onset
-
     def _flipped(self, steps: _Steps) -> npt.NDArray[np.bool_]:
         return steps >= self.onset
 
 
-class SelectionCollapse(Scenario):
+class SelectionCollapse(_FromOnset):
     """A short exogenous shock, then a collapse the learner inflicts on itself.
 
     From ``onset`` for ``duration`` signals the market is flipped, as in ``RegimeFlip``, and
@@ -181,11 +195,9 @@ class SelectionCollapse(Scenario):
         delay: int = 12,
         seed: int | None = None,
     ) -> None:
-        super().__init__(n=n, delay=delay, seed=seed)
-        self.onset = onset
+        super().__init__(n=n, onset=onset, delay=delay, seed=seed)
         self.duration = duration
         self.shock_size = shock_size
-        check_count(type(self).__name__, "onset", onset, 0, n - 1)
         check_count(type(self).__name__, "duration", duration, 1, n - onset)
         check_interval(type(self).__name__, "shock_size", shock_size, 0.01, 1)
 
@@ -200,7 +212,7 @@ class SelectionCollapse(Scenario):
         return np.where(self._flipped(steps), float(self.shock_size), 1.0)
 
 
-class ReflexiveImpact(Scenario):
+class ReflexiveImpact(_FromOnset):
     """From ``onset`` on, our own orders worsen our fills in proportion to the stake.
 
     ``realized = shadow - impact * stake``, observed and booked alike: a thin order book
@@ -250,24 +262,16 @@ class ReflexiveImpact(Scenario):
         delay: int = 12,
         seed: int | None = None,
     ) -> None:
-        super().__init__(n=n, delay=delay, seed=seed)
-        self.onset = onset
+        super().__init__(n=n, onset=onset, delay=delay, seed=seed)
         self.impact = impact
-        check_count(type(self).__name__, "onset", onset, 0, n - 1)
         check_interval(type(self).__name__, "impact", impact, 0, 0.1)
 
-    @property
-    def onset_trade(self) -> int:
-        return self.onset
-
-    def fill(self, signal: MarketSignal, stake: float) -> Fill:
-        if signal.step < self.onset:
-            return Fill(signal.shadow, signal.shadow)
+    def _fill_from_onset(self, signal: MarketSignal, stake: float) -> Fill:
         realized = signal.shadow - self.impact * stake
         return Fill(realized, realized)
 
 
-class SelfFulfilling(Scenario):
+class SelfFulfilling(_FromOnset):
     """From ``onset`` on, our buying lifts the price of a thin market, so our trades look good.
 
     The loop is told ``observed = shadow + lift * stake``: the profit marked at the exit
@@ -321,21 +325,13 @@ class SelfFulfilling(Scenario):
         delay: int = 12,
         seed: int | None = None,
     ) -> None:
-        super().__init__(n=n, delay=delay, seed=seed)
-        self.onset = onset
+        super().__init__(n=n, onset=onset, delay=delay, seed=seed)
         self.lift = lift
         self.cost = cost
-        check_count(type(self).__name__, "onset", onset, 0, n - 1)
         check_interval(type(self).__name__, "lift", lift, 0, 0.1)
         check_interval(type(self).__name__, "cost", cost, 0, 0.1)
 
-    @property
-    def onset_trade(self) -> int:
-        return self.onset
-
-    def fill(self, signal: MarketSignal, stake: float) -> Fill:
-        if signal.step < self.onset:
-            return Fill(signal.shadow, signal.shadow)
+    def _fill_from_onset(self, signal: MarketSignal, stake: float) -> Fill:
         return Fill(signal.shadow + self.lift * stake, signal.shadow - self.cost * stake)
 
 
