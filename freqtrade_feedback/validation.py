@@ -129,6 +129,27 @@ def check_margin(owner: str, name: str, value: Any, bound: float, *, signed: boo
         check_interval(owner, name, value, 0, bound, open_high=True)
 
 
+def check_rolling_detector(owner: str, window: Any, threshold: Any, warmup: Any) -> None:
+    """The parameters of a guard detector over a rolling window (``Calibration``,
+    ``Coverage``, ``SelfFitGap``): at least 2 observations in the ``window``, a ``threshold``
+    above 0, a ``warmup`` of at least 0 observations."""
+    check_count(owner, "window", window, 2)
+    check_positive(owner, "threshold", threshold)
+    check_count(owner, "warmup", warmup, 0)
+
+
+def check_betting_detector(
+    owner: str, alpha: Any, bound: Any, margin_name: str, margin: Any, warmup: Any
+) -> None:
+    """The parameters of a guard detector built on two ``BettingMean`` tests
+    (``PairedLoss``, ``ExecutionGap``): an error level, the clipping ``bound``, a margin in
+    ``[0, bound)`` and a ``warmup`` of at least 0 observations."""
+    check_alpha(owner, alpha)
+    check_positive(owner, "bound", bound)
+    check_margin(owner, margin_name, margin, bound, signed=False)
+    check_count(owner, "warmup", warmup, 0)
+
+
 def finite(owner: str, name: str, value: Any) -> float:
     """``value`` as a float, or a ``ValueError`` naming the argument ``name`` of
     ``owner.update``: what a detector calls on every observation, so a float is let through

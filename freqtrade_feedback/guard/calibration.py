@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, check_positive
+from freqtrade_feedback.validation import check_count, check_rolling_detector
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 """E|Z| for a standard normal Z: scales a bin's standard error into its expected |error|."""
@@ -82,9 +82,7 @@ class Calibration(Detector):
     def __init__(
         self, window: int = 200, threshold: float = 0.15, warmup: int = 50, bins: int = 10
     ) -> None:
-        check_count("Calibration", "window", window, 2)
-        check_positive("Calibration", "threshold", threshold)
-        check_count("Calibration", "warmup", warmup, 0)
+        check_rolling_detector("Calibration", window, threshold, warmup)
         check_count("Calibration", "bins", bins, 1)
         self.window = window
         self.threshold = threshold

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Mapping
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, check_positive
+from freqtrade_feedback.validation import check_count, check_rolling_detector
 
 EPSILON = 1e-4
 """Proportion given to an empty bin, so that the PSI stays finite."""
@@ -96,9 +96,7 @@ class Coverage(Detector):
     def __init__(
         self, window: int = 300, threshold: float = 0.25, warmup: int = 100, bins: int = 10
     ) -> None:
-        check_count("Coverage", "window", window, 2)
-        check_positive("Coverage", "threshold", threshold)
-        check_count("Coverage", "warmup", warmup, 0)
+        check_rolling_detector("Coverage", window, threshold, warmup)
         check_count("Coverage", "bins", bins, 2)
         self.window = window
         self.threshold = threshold

@@ -7,13 +7,7 @@ from typing import Literal
 
 from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.sequential import BettingMean
-from freqtrade_feedback.validation import (
-    check_alpha,
-    check_count,
-    check_margin,
-    check_positive,
-    finite,
-)
+from freqtrade_feedback.validation import check_betting_detector, finite
 
 __all__ = ["ExecutionGap"]
 
@@ -83,10 +77,7 @@ class ExecutionGap(Detector):
         bound: float = 0.05,
         warmup: int = 20,
     ) -> None:
-        check_alpha("ExecutionGap", alpha)
-        check_positive("ExecutionGap", "bound", bound)
-        check_margin("ExecutionGap", "tolerance", tolerance, bound, signed=False)
-        check_count("ExecutionGap", "warmup", warmup, 0)
+        check_betting_detector("ExecutionGap", alpha, bound, "tolerance", tolerance, warmup)
         self.alpha = alpha
         self.tolerance = tolerance
         self.bound = bound

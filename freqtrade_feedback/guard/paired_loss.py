@@ -6,13 +6,7 @@ import math
 
 from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.sequential import BettingMean
-from freqtrade_feedback.validation import (
-    check_alpha,
-    check_count,
-    check_margin,
-    check_positive,
-    finite,
-)
+from freqtrade_feedback.validation import check_betting_detector, finite
 
 __all__ = ["PairedLoss"]
 
@@ -90,10 +84,7 @@ class PairedLoss(Detector):
     def __init__(
         self, alpha: float = 0.01, margin: float = 0.0, bound: float = 1.0, warmup: int = 30
     ) -> None:
-        check_alpha("PairedLoss", alpha)
-        check_positive("PairedLoss", "bound", bound)
-        check_margin("PairedLoss", "margin", margin, bound, signed=False)
-        check_count("PairedLoss", "warmup", warmup, 0)
+        check_betting_detector("PairedLoss", alpha, bound, "margin", margin, warmup)
         self.alpha = alpha
         self.margin = margin
         self.bound = bound

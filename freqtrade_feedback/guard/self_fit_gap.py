@@ -7,7 +7,7 @@ import math
 from river import stats, utils
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, check_positive
+from freqtrade_feedback.validation import check_rolling_detector
 
 MIN_T = 2.0
 """The one-sided Welch t statistic the gap must also exceed, so that noise does not alarm."""
@@ -70,9 +70,7 @@ class SelfFitGap(Detector):
     """
 
     def __init__(self, window: int = 100, threshold: float = 0.08, warmup: int = 30) -> None:
-        check_count("SelfFitGap", "window", window, 2)
-        check_positive("SelfFitGap", "threshold", threshold)
-        check_count("SelfFitGap", "warmup", warmup, 0)
+        check_rolling_detector("SelfFitGap", window, threshold, warmup)
         self.window = window
         self.threshold = threshold
         self.warmup = warmup
