@@ -29,6 +29,7 @@ from freqtrade_feedback.cli.options import (
 )
 from freqtrade_feedback.comparison import plan, report, rows, table
 from freqtrade_feedback.comparison import run as runner
+from freqtrade_feedback.csvfile import write_csv
 
 TITLE = "Primary alone, naive feedback, guarded feedback"
 WIDTH = 160
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         tasks = plan.make_tasks(folds, plan.variant_spaces(spaces), budget)
         results = runner.run_all(setup, tasks, args.jobs or os.cpu_count() or 1)
     lines = [r.row for r in results]
-    csv_path = rows.write_csv(lines, out / "compare.csv")
+    csv_path = write_csv(lines, rows.CSV_COLUMNS, out / "compare.csv")
     html_path = report.write_html(out / "report.html", results, _intro(args, budget, setup))
     Console(stderr=True).print(f"Wrote {csv_path} and {html_path}")
     if args.json:

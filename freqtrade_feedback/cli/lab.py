@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from freqtrade_feedback.cli.options import non_negative_int, positive_int
+from freqtrade_feedback.csvfile import write_csv
 from freqtrade_feedback.lab import report
 from freqtrade_feedback.lab.policies import POLICIES
 from freqtrade_feedback.lab.run import LabResult, run_policies
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             shown[name] = results
     ordered = [rows[task] for task in tasks]
     summaries = report.summarize(ordered)
-    csv_path = report.write_csv(ordered, args.out / "lab.csv")
+    csv_path = write_csv(ordered, report.CSV_COLUMNS, args.out / "lab.csv")
     html_path = report.write_html(
         args.out / "report.html", summaries, _figures(shown), intro=_intro(args, seeds)
     )

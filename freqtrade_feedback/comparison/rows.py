@@ -1,4 +1,4 @@
-"""One row per variant and fold: Freqtrade's own statistics, the loop's counts, and the CSV.
+"""One row per variant and fold: Freqtrade's statistics, the loop's counts, the CSV columns.
 
 Sharpe, Sortino and Calmar are Freqtrade's daily wallet-balance figures
 (``wallet_stats``), the standard definitions, not its "closed trades" ones, which grow with
@@ -13,11 +13,9 @@ no wallet figures in hyperopt, so the in-sample side is compared by mean profit 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Final
 
 from freqtrade_feedback.backtest import BacktestRun
@@ -77,14 +75,3 @@ def _in_sample(best: Mapping[str, Any]) -> dict[str, Any]:
         "best_epoch": int(best.get("current_epoch", 0)),
         "params": json.dumps(best.get("params_dict", {}), sort_keys=True, default=str),
     }
-
-
-def write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> Path:
-    """``compare.csv``: one row per variant and fold; columns a mode does not fill are empty."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-    return path
