@@ -167,3 +167,36 @@ def finite(owner: str, name: str, value: Any) -> float:
     if not is_real(value):
         raise ValueError(f"{owner}.update needs a finite number for {name!r}. Got {value!r}.")
     return float(value)
+
+
+def invalid_value(
+    owner: str, name: str, constraint: str, value: object, hint: str = ""
+) -> ValueError:
+    """The error for a value ``name`` passed to ``owner.update`` that is not ``constraint``,
+    with a ``hint`` on how to fix it, if any.
+
+    >>> str(invalid_value("SelfFitGap", "loss", "a finite number", float("inf")))
+    "The 'loss' value passed to SelfFitGap.update must be a finite number. Got inf instead."
+    """
+    message = (
+        f"The {name!r} value passed to {owner}.update must be {constraint}. Got {value!r} instead."
+    )
+    return ValueError(f"{message} {hint}" if hint else message)
+
+
+def unit_interval(owner: str, name: str, value: Any, meaning: str = "") -> float:
+    """``value`` as a float in ``[0, 1]`` (a probability, a 0/1 outcome), or
+    :func:`invalid_value`; ``meaning`` follows the interval in the message.
+
+    >>> unit_interval("AcceptanceCollapse", "taken", True)
+    1.0
+    >>> unit_interval("AcceptanceCollapse", "taken", 2, " (1 taken, 0 skipped)")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'taken' value passed to AcceptanceCollapse.update must be in [0, 1]
+    (1 taken, 0 skipped). Got 2 instead.
+    """
+    number = float(value)
+    if not 0.0 <= number <= 1.0:  # also rejects NaN
+        raise invalid_value(owner, name, f"in [0, 1]{meaning}", value)
+    return number

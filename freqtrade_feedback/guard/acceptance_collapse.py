@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, check_interval
+from freqtrade_feedback.validation import check_count, check_interval, unit_interval
 
 
 class AcceptanceCollapse(Detector):
@@ -86,12 +86,7 @@ class AcceptanceCollapse(Detector):
         self._warning = False
 
     def _update(self, taken: float) -> None:  # type: ignore[override]
-        value = float(taken)
-        if not 0.0 <= value <= 1.0:  # also rejects NaN
-            raise ValueError(
-                "The 'taken' value passed to AcceptanceCollapse.update must be in [0, 1] "
-                f"(1 taken, 0 skipped). Got {taken!r} instead."
-            )
+        value = unit_interval("AcceptanceCollapse", "taken", taken, " (1 taken, 0 skipped)")
         if len(self._recent) == self.window:
             self._recent_sum -= self._recent[0]
         self._recent.append(value)

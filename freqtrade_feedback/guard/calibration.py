@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_count, check_rolling_detector
+from freqtrade_feedback.validation import check_count, check_rolling_detector, unit_interval
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 """E|Z| for a standard normal Z: scales a bin's standard error into its expected |error|."""
@@ -98,11 +98,8 @@ class Calibration(Detector):
         self._cached: tuple[float, float] | None = None
 
     def _update(self, p: float, y: float) -> None:  # type: ignore[override]
-        prob, outcome = float(p), float(y)
-        if not 0.0 <= prob <= 1.0:  # also rejects NaN
-            raise _out_of_range("p", p)
-        if not 0.0 <= outcome <= 1.0:
-            raise _out_of_range("y", y)
+        prob = unit_interval("Calibration", "p", p)
+        outcome = unit_interval("Calibration", "y", y)
         slot = self._count % self.window
         self._p[slot] = prob
         self._y[slot] = outcome
@@ -156,10 +153,3 @@ class Calibration(Detector):
         ece = float(np.abs(np.add.reduceat((y - p)[order], starts)).sum()) / n
         noise = np.sqrt(np.add.reduceat((p * (1 - p))[order], starts))
         return ece, ece - SQRT_2_OVER_PI * float(noise.sum()) / n
-
-
-def _out_of_range(name: str, given: object) -> ValueError:
-    return ValueError(
-        f"The {name!r} value passed to Calibration.update must be in [0, 1]. "
-        f"Got {given!r} instead."
-    )

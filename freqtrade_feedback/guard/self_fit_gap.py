@@ -7,7 +7,7 @@ import math
 from river import stats, utils
 
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.validation import check_rolling_detector
+from freqtrade_feedback.validation import check_rolling_detector, invalid_value
 
 MIN_T = 2.0
 """The one-sided Welch t statistic the gap must also exceed, so that noise does not alarm."""
@@ -87,10 +87,9 @@ class SelfFitGap(Detector):
     def _update(self, loss: float, unbiased: bool) -> None:  # type: ignore[override]
         value = float(loss)
         if not math.isfinite(value):
-            raise ValueError(
-                "The 'loss' value passed to SelfFitGap.update must be a finite number. "
-                f"Got {loss!r} instead. Clip probabilities before taking logs, as river's "
-                "metrics.LogLoss does."
+            raise invalid_value(
+                "SelfFitGap", "loss", "a finite number", loss,
+                hint="Clip probabilities before taking logs, as river's metrics.LogLoss does.",
             )
         if unbiased:
             self._unbiased.update(value)
