@@ -1,10 +1,11 @@
-"""Argument checks shared by the package's classes, with one message template.
+"""Argument checks shared by the package's classes, with one message template for each kind.
 
 "The {name!r} parameter of {owner} must be {constraint}. Got {value!r} instead.", as
 scikit-learn words it, raised as :class:`ConfigError` so a bad value in the config stops the
-bot with the key named. Every constructor that checks an argument checks it here; a value
+bot with the key named. Every constructor that checks an argument checks it here. A value
 passed to a method on every observation (a detector's ``update``) is checked by
-:func:`finite`, which raises a plain ``ValueError``: that is a caller's bug, not a setting.
+:func:`finite` or :func:`unit_interval`, which raise a plain ``ValueError``: that is a
+caller's bug, not a setting.
 """
 
 from __future__ import annotations
