@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.loop import DecisionReason, FeedbackLoop, Signal
 
@@ -204,3 +205,43 @@ def test_a_forgotten_signal_gets_no_learned_outcome() -> None:
     assert loop.summary()["open"] == 0
     outcome = loop.on_trade_closed(signal.signal_id, profit_ratio=0.01, now=T0)
     assert outcome.status is LearnStatus.UNKNOWN_SIGNAL and loop.n_learned == 0
+
+
+def test_settings_change_only_through_reconfigure() -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10))
+    with pytest.raises(AttributeError):
+        loop.settings = FeedbackSettings()  # type: ignore[misc]
+
+
+def test_reconfigure_keeps_the_learners_for_a_new_threshold_and_starts_over_for_a_new_scope(
+) -> None:
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10))
+    _train(loop, 40)
+    learned, decided = loop.n_learned, len(loop.decisions)
+    assert loop.reconfigure(FeedbackSettings(min_outcomes=10, threshold=0.7))
+    assert loop.settings.threshold == 0.7
+    assert (loop.n_learned, len(loop.decisions)) == (learned, decided) and learned > 0
+    assert not loop.reconfigure(FeedbackSettings(min_outcomes=10, scope="global"))
+    assert loop.settings.scope == "global"
+    assert (loop.n_learned, loop.decisions) == (0, [])
+
+
+def test_reconfigure_hands_the_guard_its_new_counts_and_alpha() -> None:
+    guarded = FeedbackSettings(min_outcomes=10, guard=GuardSettings(enabled=True))
+    loop = FeedbackLoop(guarded)
+    _train(loop, 40)
+    supervisor = loop.supervisor
+    assert supervisor is not None
+    coverage = supervisor.detectors["coverage"]
+    learned = loop.n_learned
+    tighter = GuardSettings(enabled=True, cooldown=7, suspect_dwell=3, probation=9)
+    assert loop.reconfigure(FeedbackSettings(min_outcomes=10, guard=tighter))
+    assert loop.supervisor is supervisor and supervisor.settings.guard.cooldown == 7
+    assert "suspect_dwell=3, cooldown=7, probation=9 outcomes" in supervisor.short_desc()
+    assert supervisor.detectors["coverage"] is coverage  # same alpha: evidence kept
+    stricter = GuardSettings(enabled=True, alpha=0.05)
+    assert loop.reconfigure(FeedbackSettings(min_outcomes=10, guard=stricter))
+    paired = supervisor.detectors["paired_loss"]
+    assert paired.alpha == 0.05 and paired.n == 0  # type: ignore[attr-defined]
+    assert supervisor.detectors["coverage"] is not coverage
+    assert loop.n_learned == learned
