@@ -13,6 +13,7 @@ import pytest
 from conftest import STRATEGIES
 from freqtrade.exceptions import OperationalException
 
+from freqtrade_feedback.adapter import FeedbackAdapter
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.loop import DecisionReason
 
@@ -102,18 +103,22 @@ def _write_strategy(folder: Path, name: str, body: str) -> Path:
     return folder
 
 
+def _raise(error: Exception) -> Callable[..., Any]:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise error
+    return broken
+
+
 @pytest.mark.parametrize("fallback", ["take", "skip"])
 def test_an_error_in_the_gate_applies_the_fallback_and_logs_once(
-    backtest: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture,
-    fallback: str,
+    backtest: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, fallback: str,
 ) -> None:
-    folder = _write_strategy(tmp_path, "BrokenGate", (
-        "    def _fb_signal(self, *args, **kwargs):\n"
-        "        raise RuntimeError('model exploded')\n"
-    ))
     timerange = "20240101-20240115"
-    with caplog.at_level(logging.WARNING, logger="freqtrade_feedback"):
-        broken = backtest(timerange, "BrokenGate", folder, fallback=fallback, **GATE)
+    with monkeypatch.context() as patch, caplog.at_level(logging.WARNING,
+                                                         logger="freqtrade_feedback"):
+        patch.setattr(FeedbackAdapter, "signal", _raise(RuntimeError("model exploded")))
+        broken = backtest(timerange, fallback=fallback, **GATE)
     primary = backtest(timerange, enabled=False)
     failures = [r for r in caplog.records if "gate failed" in r.getMessage()]
     assert len(failures) == 1 and "model exploded" in failures[0].getMessage()
@@ -168,15 +173,14 @@ def test_stake_scaling_sizes_taken_trades_by_confidence(backtest: Callable[..., 
 
 
 def test_an_error_while_recording_an_outcome_never_touches_trading(
-    backtest: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    backtest: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    folder = _write_strategy(tmp_path, "BrokenOutcome", (
-        "    def _fb_on_exit(self, *args, **kwargs):\n"
-        "        raise KeyError('ledger gone')\n"
-    ))
     timerange = "20240101-20240115"
-    with caplog.at_level(logging.WARNING, logger="freqtrade_feedback"):
-        broken = backtest(timerange, "BrokenOutcome", folder, min_outcomes=1000)
+    with monkeypatch.context() as patch, caplog.at_level(logging.WARNING,
+                                                         logger="freqtrade_feedback"):
+        patch.setattr(FeedbackAdapter, "trade_closed", _raise(KeyError("ledger gone")))
+        broken = backtest(timerange, min_outcomes=1000)
     primary = backtest(timerange, enabled=False)
     failures = [r for r in caplog.records if "not recorded" in r.getMessage()]
     assert len(failures) == 1 and "ledger gone" in failures[0].getMessage()

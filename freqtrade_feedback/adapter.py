@@ -1,0 +1,433 @@
+"""The Freqtrade adapter: one object that holds a strategy's feedback state for a run.
+
+:class:`~freqtrade_feedback.strategy.FeedbackMixin` owns one :class:`FeedbackAdapter` and
+hands each strategy callback to it. Everything per run lives here, typed: the loop (or the
+journal that keeps it in dry-run and live), the feature tables, the shadow feed, the signal
+ids of entries waiting for their fill, the warnings already given. The strategy itself is
+passed to each call that needs it (its config, parameters, data provider) and never kept,
+so the adapter pickles on its own: hyperopt sends it to its workers inside the strategy.
+
+It holds no logic of its own beyond the translation, the per-run reset and the error fence:
+an exception escaping ``confirm_trade_entry`` would make Freqtrade take the trade silently
+(``strategy_safe_wrapper(default_retval=True)``), so every entry point here catches, logs
+once and applies the configured fallback.
+
+Callback map (see ``docs/how-it-works.md``)::
+
+    advise_indicators   -> default fb_* features, feature columns checked once per pair;
+                           the plotted feedback_probability and feedback_guard columns
+    custom_stake_amount -> on_signal (only when stake scaling is on) -> stake factor
+    confirm_trade_entry -> on_signal -> take or skip
+    order_filled(entry) -> signal id attached to the trade (set_custom_data)
+    order_filled(exit)  -> on_trade_closed with the profit computed from the fill
+    bot_loop_start      -> a new backtest or hyperopt epoch starts from a fresh loop, built
+                           with that run's hyperoptable ``feedback`` parameters; shadow
+                           outcomes whose touch candle closed go to on_shadow
+    bot_start (dry-run, live) -> the journal: loop restored from the ledger, trades closed
+                           while the bot was down reconciled; every event then goes through
+                           the journal (ledger first), and bot_cleanup writes a checkpoint
+
+The events go to a :class:`~freqtrade_feedback.events.FeedbackEvents`: the loop in memory,
+or the journal; both answer them alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_prev_date, timeframe_to_seconds
+from pandas import DataFrame
+
+from freqtrade_feedback import runs
+from freqtrade_feedback.config import FeedbackSettings, load_settings
+from freqtrade_feedback.events import FeedbackEvents
+from freqtrade_feedback.exceptions import FeedbackError
+from freqtrade_feedback.features import (
+    FeatureTable,
+    add_default_features,
+    check_feature_columns,
+    feature_columns,
+)
+from freqtrade_feedback.journal import ClosedTrade, Journal
+from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal, trade_signal_id
+from freqtrade_feedback.parameters import parameter_overrides, with_overrides
+from freqtrade_feedback.plotting import (
+    GUARD_CODES,
+    GUARD_COLUMN,
+    PROBABILITY_COLUMN,
+    ProbabilityCache,
+)
+from freqtrade_feedback.shadow import Barriers
+from freqtrade_feedback.shadow.feed import ShadowFeed, candle_arrays
+from freqtrade_feedback.typing import Side
+
+if TYPE_CHECKING:
+    from freqtrade.persistence import Order, Trade
+    from freqtrade.strategy import IStrategy
+
+logger = logging.getLogger(__name__)
+
+SIGNAL_KEY = "feedback_signal_id"
+"""Custom-data key that carries a trade's signal id from its entry to its exit."""
+
+TRADE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
+PLOTTED_MODES = (*TRADE_MODES, RunMode.PLOT)
+"""Run modes that score every analyzed row for the plot; simulations leave NaN (speed)."""
+DEFAULT_FEE = 0.001
+"""Fee per side for shadow outcomes when the config sets none (Binance spot's default)."""
+
+
+def settings_of(strategy: IStrategy) -> FeedbackSettings:
+    """The config's ``"feedback"`` section with the parameters set for this run written in,
+    validated: a bad value stops the run with the key (and the parameter) named."""
+    overrides = parameter_overrides(strategy)
+    try:
+        return load_settings(with_overrides(strategy.config.get("feedback"), overrides))
+    except FeedbackError as error:
+        source = f" (set by the parameters {', '.join(sorted(overrides))})" if overrides else ""
+        raise OperationalException(f"{error}{source}") from error
+
+
+def shadow_feed(strategy: IStrategy, settings: FeedbackSettings, *,
+                ahead: bool) -> ShadowFeed | None:
+    """Shadow outcomes with the strategy's own exits, when the guard is on."""
+    if not (settings.enabled and settings.guard.enabled):
+        return None
+    barriers = Barriers.from_strategy(
+        strategy.minimal_roi, strategy.stoploss, strategy.timeframe,
+        settings.guard.shadow_max_candles, float(strategy.config.get("fee") or DEFAULT_FEE),
+    )
+    return ShadowFeed(barriers, ahead=ahead)
+
+
+def closed_trades() -> Iterator[ClosedTrade]:
+    """Freqtrade's closed trades, as reconciliation reads them (keyed by the closing order,
+    as ``order_filled`` reports them)."""
+    from freqtrade.persistence import Trade
+
+    for trade in Trade.get_trades_proxy(is_open=False):
+        exits = [o for o in trade.orders
+                 if o.ft_order_side == trade.exit_side and o.status == "closed"]
+        signal_id = trade.get_custom_data(SIGNAL_KEY)
+        yield ClosedTrade(
+            trade_id=trade.id,
+            exit_order_id=str(exits[-1].order_id) if exits else "close",
+            pair=trade.pair,
+            profit_ratio=float(trade.close_profit or 0.0),
+            closed_at=trade.close_date_utc,
+            exit_reason=str(trade.exit_reason or ""),
+            signal_id=None if signal_id is None else str(signal_id),
+        )
+
+
+class FeedbackAdapter:
+    """A strategy's feedback state for one run, and the callbacks that change it.
+
+    Built at ``bot_start`` from the strategy's config (the loop with the config's settings),
+    then :meth:`start` once Freqtrade has loaded the parameter values. Each public method is
+    one strategy callback's share; ``strategy`` is the one being served.
+    """
+
+    def __init__(self, strategy: IStrategy) -> None:
+        settings = settings_of(strategy)
+        self.trade_mode = strategy.config.get("runmode") in TRADE_MODES
+        """Dry-run or live: a journal, notifications, no per-run reset."""
+        self._timeframe = strategy.timeframe
+        self._candle = timedelta(seconds=timeframe_to_seconds(strategy.timeframe))
+        self._loop = FeedbackLoop(settings)
+        runs.register(self._loop)
+        self._journal: Journal | None = None
+        self._events: FeedbackEvents = self._loop
+        self._shadows = shadow_feed(strategy, settings, ahead=not self.trade_mode)
+        self._columns: tuple[str, ...] | None = None
+        self._checked: set[str] = set()
+        self._tables: dict[str, FeatureTable] = {}
+        self._plotted = ProbabilityCache()
+        self._entry: dict[str, str] = {}
+        """Pair -> signal id of the entry confirmed and waiting for its fill."""
+        self._warned: set[str] = set()
+        self._last: datetime | None = None
+        self._new_run = False
+        self._ledger_failed = False
+        self._reported = 0
+        """Guard transitions already logged and notified."""
+
+    @property
+    def loop(self) -> FeedbackLoop:
+        """The loop: the journal's in dry-run and live (it may rebuild it from the ledger)."""
+        return self._journal.loop if self._journal is not None else self._loop
+
+    # -- start, runs and shutdown --------------------------------------------------------------
+
+    def start(self, strategy: IStrategy) -> None:
+        """After Freqtrade loaded the parameter values (it does so after ``bot_start``): the
+        settings with the parameters a file sets, then the journal in dry-run and live."""
+        settings = settings_of(strategy)
+        self._loop.reconfigure(settings)
+        if settings.enabled and self.trade_mode:
+            self._open_journal(strategy, settings)
+        if settings.enabled:
+            logger.info(
+                "freqtrade-feedback: enabled, learner=%s, scope=%s, threshold=%s, "
+                "min_outcomes=%s, explore_share=%s",
+                settings.learner, settings.scope, settings.threshold,
+                settings.min_outcomes, settings.explore_share,
+            )
+        else:
+            logger.info("freqtrade-feedback: disabled, the strategy trades alone")
+        supervisor = self.loop.supervisor
+        if supervisor is not None:
+            logger.info("freqtrade-feedback guard: %s", supervisor.short_desc())
+
+    def _open_journal(self, strategy: IStrategy, settings: FeedbackSettings) -> None:
+        """Dry-run and live: restore the loop from the ledger and reconcile the trades that
+        closed while the bot was down. A ledger that cannot be opened leaves the plain loop
+        in memory and every signal to the fallback rule (fail-open or fail-closed)."""
+        try:
+            user_data = strategy.config.get("user_data_dir") or "user_data"
+            journal = Journal.open(settings, user_data, strategy.get_strategy_name(),
+                                   shadows=self._shadows)
+            new = journal.reconcile(closed_trades())
+        except Exception as error:
+            self._ledger_failed = True
+            self._warn(strategy, "ledger-open", "the ledger cannot be used (%s); every signal "
+                       "gets the fallback '%s' until the bot restarts", error, settings.fallback)
+            return
+        self._journal = self._events = journal
+        self._shadows = journal.shadows  # pending shadow outcomes from the checkpoint
+        supervisor = journal.loop.supervisor
+        self._reported = len(supervisor.transitions) if supervisor is not None else 0
+        counts = journal.ledger.counts()
+        logger.info("freqtrade-feedback ledger %s: %d outcomes learned, %d trades reconciled "
+                    "at start", journal.ledger.where, counts["learned"], new)
+
+    def new_run(self) -> None:
+        """A backtest or hyperopt epoch starts (Freqtrade analyses its whole range first): the
+        next tick starts from a fresh loop."""
+        self._new_run = True
+
+    def tick(self, strategy: IStrategy, now: datetime) -> None:
+        """Start from a fresh loop whenever a new simulated run begins (never live), then
+        hand the loop the shadow outcomes whose touch candle has closed by ``now``."""
+        if not self.trade_mode and (
+            self._new_run or (self._last is not None and now < self._last)
+        ):
+            self._loop.reconfigure(settings_of(strategy))  # hyperopt set this epoch's values
+            self._loop.reset()
+            runs.register(self._loop)  # a hyperopt worker's copy was never registered
+            self._entry.clear()
+            if self._shadows is not None:
+                self._shadows.reset()
+            self._reported = 0
+            self._new_run = False
+        self._last = now
+        if self._shadows is not None and self._shadows.waiting:
+            try:
+                for shadow in self._shadows.release(now=now):
+                    self._events.on_shadow(shadow.signal_id, profit_ratio=shadow.profit_ratio,
+                                           now=now, pair=shadow.pair)
+                self._report_transitions(strategy)
+            except Exception as error:  # the fence: a guard failure never touches trading
+                self._warn(strategy, f"shadow:{type(error).__name__}", "shadow outcomes not "
+                           "recorded: %r", error)
+
+    def bot_loop_start(self, strategy: IStrategy, now: datetime) -> None:
+        """Every candle: the tick, then a checkpoint when one is due (dry-run and live)."""
+        self.tick(strategy, now)
+        if self._journal is not None:
+            try:
+                self._journal.maintain(now=now)
+            except Exception as error:  # the fence: the ledger keeps every step to replay
+                self._warn(strategy, "checkpoint", "checkpoint not written (%r); the next "
+                           "start learns again from the ledger", error)
+
+    def cleanup(self, strategy: IStrategy) -> None:
+        """Bot shutdown: the last checkpoint, and the ledger closed (dry-run and live)."""
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            journal.checkpoint(now=datetime.now(UTC))
+        except Exception as error:  # the fence: the ledger keeps every step to replay anyway
+            self._warn(strategy, "checkpoint", "no checkpoint at shutdown (%r); the next start "
+                       "learns again from the ledger", error)
+        journal.ledger.close()
+
+    def _report_transitions(self, strategy: IStrategy) -> None:
+        """Log every new guard transition, and send it through Freqtrade's notifications
+        (a no-op outside dry-run and live)."""
+        supervisor = self.loop.supervisor
+        if supervisor is None:
+            return
+        history = supervisor.transitions
+        for transition in history[self._reported:]:
+            logger.warning("freqtrade-feedback guard: %s", transition)
+            strategy.dp.send_msg(f"freqtrade-feedback guard: {transition}")
+        self._reported = len(history)
+
+    # -- features ------------------------------------------------------------------------
+
+    def indicators(self, strategy: IStrategy, dataframe: DataFrame, pair: str) -> DataFrame:
+        """The analyzed frame with the default features, checked feature columns, the pair's
+        feature table and candles for its shadows, and the plotted columns."""
+        settings = self.loop.settings
+        if not settings.enabled:
+            return dataframe
+        if settings.default_features:
+            dataframe = add_default_features(dataframe)
+        if self._columns is None:
+            self._columns = feature_columns(dataframe.columns, settings.feature_columns)
+        if pair not in self._checked:
+            try:
+                check_feature_columns(dataframe.columns, self._columns, pair)
+            except FeedbackError as error:
+                raise OperationalException(str(error)) from error
+            self._checked.add(pair)
+        self._tables[pair] = FeatureTable.from_frame(dataframe, self._columns)
+        if self._shadows is not None:
+            self._shadows.set_candles(pair, candle_arrays(dataframe))
+        return self._plot_columns(strategy, dataframe, pair)
+
+    def _plot_columns(self, strategy: IStrategy, dataframe: DataFrame, pair: str) -> DataFrame:
+        """The plotted columns (:mod:`freqtrade_feedback.plotting`): scored in dry-run, live
+        and plot-dataframe; NaN in backtests and hyperopt, which would pay a prediction per
+        candle for a column nobody looks at."""
+        loop = self.loop
+        if strategy.config.get("runmode") in PLOTTED_MODES:
+            dataframe[PROBABILITY_COLUMN] = self._plotted.probabilities(
+                pair, loop.decider_for(pair), self._tables[pair])
+            dataframe[GUARD_COLUMN] = GUARD_CODES[loop.guard_state]
+        else:
+            dataframe[PROBABILITY_COLUMN] = math.nan
+            dataframe[GUARD_COLUMN] = math.nan
+        return dataframe
+
+    def _signal_candle(self, now: datetime) -> datetime:
+        """Open time of the last closed candle at ``now``: the candle a signal is made on."""
+        return timeframe_to_prev_date(self._timeframe, now) - self._candle
+
+    def signal(self, strategy: IStrategy, pair: str, now: datetime, side: Side,
+               tag: str | None) -> Signal:
+        """The signal made on the last closed candle, with that candle's features.
+
+        Features come from the table built at analysis time, by the signal candle's open
+        time. Without a table row (a hyperopt worker that did not analyse), the analyzed
+        frame is read instead: it ends at the last closed candle in every mode, and a frame
+        whose last row is not the signal candle (stale, live) gives no features, so the
+        signal goes to the fallback rule rather than being scored on the wrong candle.
+        """
+        candle = self._signal_candle(now)
+        table = self._tables.get(pair)
+        features = table.row(candle) if table is not None else None
+        if features is not None:
+            return Signal(pair, candle, side, tag, features)
+        frame, _ = strategy.dp.get_analyzed_dataframe(pair, self._timeframe)
+        if len(frame) and frame["date"].iat[-1] == candle:
+            features = {c: float(frame[c].iat[-1]) for c in self._columns or ()}
+        elif len(frame):
+            self._warn(strategy, f"stale:{pair}", "no analyzed candle %s for %s (last is %s)",
+                       candle, pair, frame["date"].iat[-1])
+        return Signal(pair, candle, side, tag, features)
+
+    # -- the gate ------------------------------------------------------------------------
+
+    def _decide(self, strategy: IStrategy, pair: str, now: datetime, side: Side,
+                tag: str | None) -> Decision:
+        self.tick(strategy, now)
+        try:
+            if self._ledger_failed:
+                raise FeedbackError("the ledger could not be opened at start")
+            signal = self.signal(strategy, pair, now, side, tag)
+            decision = self._events.on_signal(signal, now=now)
+        except Exception as error:  # the fence: Freqtrade would take the trade silently
+            self._warn(strategy, f"decide:{type(error).__name__}", "gate failed on %s: %r; "
+                       "fallback '%s' applied", pair, error, self.loop.settings.fallback)
+            sid = Signal(pair, self._signal_candle(now), side).signal_id
+            return self.loop.error_decision(sid, now=now)
+        if self._shadows is not None:
+            try:  # a shadow that cannot be tracked never changes the decision
+                self._shadows.add(signal.signal_id, pair, signal.candle)
+            except Exception as error:
+                self._warn(strategy, f"shadow-add:{type(error).__name__}", "no shadow outcome "
+                           "for %s: %r", signal.signal_id, error)
+        return decision
+
+    def scale_stake(self, strategy: IStrategy, stake: float, pair: str, now: datetime,
+                    side: str, tag: str | None) -> float:
+        """``stake`` as the gate sizes it when stake scaling is on, else unchanged."""
+        settings = self.loop.settings
+        if not (settings.enabled and settings.stake_scaling):
+            return stake
+        decision = self._decide(strategy, pair, now, cast(Side, side), tag)
+        return stake * self.loop.stake_factor(decision)
+
+    def confirm_entry(self, strategy: IStrategy, pair: str, now: datetime, side: str,
+                      tag: str | None, confirmed: bool) -> bool:
+        """Whether to enter: the gate's decision on a signal the strategy ``confirmed``."""
+        if not self.loop.settings.enabled:
+            return confirmed
+        if not confirmed:
+            # A stake-scaling decision may already exist for this signal: no trade will come.
+            candle = self._signal_candle(now)
+            self.loop.forget_signal(Signal(pair, candle, cast(Side, side)).signal_id)
+            return False
+        decision = self._decide(strategy, pair, now, cast(Side, side), tag)
+        if decision.take:
+            self._entry[pair] = decision.signal_id
+        return decision.take
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def order_filled(self, strategy: IStrategy, pair: str, trade: Trade, order: Order,
+                     now: datetime) -> None:
+        """An entry fill carries its signal id into the trade; the closing fill is learned."""
+        if not self.loop.settings.enabled:
+            return
+        try:
+            self.tick(strategy, now)
+            if order.ft_order_side == trade.entry_side:
+                signal_id = self._entry.pop(pair, None)
+                if signal_id is not None:
+                    trade.set_custom_data(SIGNAL_KEY, signal_id)
+            elif (not trade.is_open) or math.isclose(order.safe_amount_after_fee, trade.amount):
+                self.trade_closed(strategy, pair, trade, order, now)
+        except Exception as error:  # the fence: never let a learning error touch trading
+            self._warn(strategy, f"fill:{type(error).__name__}", "outcome of trade %s on %s "
+                       "not recorded: %r", getattr(trade, "id", "?"), pair, error)
+
+    def trade_closed(self, strategy: IStrategy, pair: str, trade: Trade, order: Order,
+                     now: datetime) -> None:
+        """Learn from the closing fill; the profit comes from the fill price, because in
+        backtesting this runs before Freqtrade marks the trade closed."""
+        signal_id = trade.get_custom_data(SIGNAL_KEY)
+        if signal_id is None:
+            self._warn(strategy, f"nosignal:{pair}", "trade %s on %s closed without a signal "
+                       "id (opened before the plugin ran?); recorded, not learned", trade.id, pair)
+            signal_id = trade_signal_id(pair, trade.id)
+        self._events.on_trade_closed(
+            str(signal_id), profit_ratio=trade.calc_profit_ratio(order.safe_price), now=now,
+            exit_reason=str(trade.exit_reason or ""), pair=pair, trade_id=trade.id,
+            exit_order_id=str(order.order_id))
+        self._report_transitions(strategy)
+
+    def _warn(self, strategy: IStrategy, key: str, message: str, *args: Any) -> None:
+        """Log a warning once per key (Freqtrade's log_once is muted during backtests) and, in
+        dry-run and live, send it through Freqtrade's notifications."""
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning("freqtrade-feedback: " + message, *args)
+        if self.trade_mode:
+            try:
+                strategy.dp.send_msg("freqtrade-feedback: " + message % args)
+            except Exception as error:  # no notification channel yet: the log line stays
+                logger.debug("freqtrade-feedback: notification not sent: %r", error)
+
+
+__all__ = ["SIGNAL_KEY", "FeedbackAdapter", "closed_trades", "settings_of", "shadow_feed"]
