@@ -22,7 +22,6 @@ from conftest import CONFIG, STRATEGIES
 
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.journal import Journal
-from freqtrade_feedback.ledger import Ledger
 
 TIMERANGE = "20240110-20240112"
 PROBES = [{"fb_rsi": r / 100.0} for r in range(10, 100, 20)]
@@ -45,10 +44,9 @@ def _run(script: Path, config: Path, datadir: Path, db: Path, user_data: Path
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
-def _journal(db: Path, config: dict[str, Any]) -> Journal:
-    folder = db.with_suffix(".feedback")
-    settings = load_settings(config["feedback"])
-    return Journal(settings, Ledger(f"sqlite:///{folder / 'ledger.sqlite'}"), folder)
+def _journal(user_data: Path, config: dict[str, Any]) -> Journal:
+    """The journal the replay's bot kept: its ledger is the strategy's, under its user_data."""
+    return Journal.open(load_settings(config["feedback"]), user_data, "FeedbackSampleStrategy")
 
 
 def _fingerprint(journal: Journal) -> list[tuple[int, list[float]]]:
@@ -70,19 +68,18 @@ def test_sigkill_at_twenty_points_learns_each_closed_trade_once(binance_5m: Path
     config_path.write_text(json.dumps(config), encoding="utf-8")
     script = tmp_path / "driver.py"
     script.write_text(_DRIVER.format(timerange=TIMERANGE), encoding="utf-8")
-    user_data = tmp_path / "user_data"
-    user_data.mkdir()
-
-    whole = tmp_path / "whole.sqlite"
+    whole, killed = tmp_path / "whole.sqlite", tmp_path / "killed.sqlite"
+    whole_data, killed_data = tmp_path / "whole_user_data", tmp_path / "killed_user_data"
+    whole_data.mkdir()
+    killed_data.mkdir()  # each run has its ledger in its own user_data
     stamps = [int(s) for s in
-              _run(script, config_path, binance_5m, whole, user_data).communicate()[0].split()]
+              _run(script, config_path, binance_5m, whole, whole_data).communicate()[0].split()]
     total = len(stamps)
 
-    killed = tmp_path / "killed.sqlite"
     rng = random.Random(5)
     points = sorted(rng.sample(range(3, total - 3), 20))
     for point in points:
-        process = _run(script, config_path, binance_5m, killed, user_data)
+        process = _run(script, config_path, binance_5m, killed, killed_data)
         assert process.stdout is not None
         for line in process.stdout:  # each processed candle's open time
             if stamps.index(int(line)) >= point:
@@ -90,9 +87,9 @@ def test_sigkill_at_twenty_points_learns_each_closed_trade_once(binance_5m: Path
         time.sleep(rng.uniform(0.0, 0.2))  # inside the next candle or two: ticks, fills
         process.send_signal(signals.SIGKILL)
         process.wait()
-    _run(script, config_path, binance_5m, killed, user_data).communicate()
+    _run(script, config_path, binance_5m, killed, killed_data).communicate()
 
-    reference, resumed = _journal(whole, config), _journal(killed, config)
+    reference, resumed = _journal(whole_data, config), _journal(killed_data, config)
     trades = reference.ledger.counts()["outcomes"]
     assert trades >= 2, "too few trades in the range to compare learners"
     print(f"{trades} trades, {total} candles, kills after candles {points}")
