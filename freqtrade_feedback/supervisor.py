@@ -25,7 +25,7 @@ from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.calibration import Calibration
 from freqtrade_feedback.guard.coverage import Coverage
 from freqtrade_feedback.guard.execution_gap import ExecutionGap
-from freqtrade_feedback.guard.guard import Guard
+from freqtrade_feedback.guard.guard import Guard, finite_statistics
 from freqtrade_feedback.guard.own_impact import OwnImpact
 from freqtrade_feedback.guard.paired_loss import PairedLoss
 from freqtrade_feedback.guard.self_fit_gap import SelfFitGap
@@ -80,19 +80,17 @@ class WarnOnly(Detector):
 
     def update(self, *values: Any) -> None:
         """``Detector.update`` without its reset-after-alarm: a WarnOnly never alarms itself."""
-        self._update(*values)
-        self._n += 1
+        self.observe(*values)
 
     def _update(self, *values: Any) -> None:
-        # Drives the inner detector's own steps, so that its verdict (a sort of its window)
-        # is computed every ``every`` updates only, with the same reset-after-alarm rule.
+        # Feeds the inner detector without reading its flags, so that its verdict (a sort of
+        # its window) is computed every ``every`` updates only, with the same reset-after-alarm
+        # rule as ``Detector.update``.
         inner = self._inner
         if self._inner_alarmed:
-            inner._reset()
-            inner._n = 0
+            inner.reset()
             self._inner_alarmed = False
-        inner._update(*values)
-        inner._n += 1
+        inner.observe(*values)
         self._seen += 1
         if self._seen % self.every == 0:
             self._inner_alarmed = bool(inner.alarm)
@@ -130,12 +128,6 @@ def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:
         "calibration": WarnOnly(Calibration(), every=10),
         "coverage": WarnOnly(Coverage(), every=20),
     }
-
-
-def _finite_statistics(detectors: dict[str, Detector]) -> dict[str, float]:
-    """Each detector's statistic, leaving out those not finite yet (in warm-up)."""
-    values = {name: float(d.statistic) for name, d in detectors.items()}
-    return {name: v for name, v in values.items() if math.isfinite(v)}
 
 
 def _copy(learner: OnlineLearner) -> OnlineLearner:
@@ -304,7 +296,7 @@ class Supervisor:
     def fire(self, trigger: Trigger, *, now: datetime, reason: str) -> Transition:
         """Move the guard by hand (an operator's freeze or unfreeze), with the reason."""
         return self._guard.fire(trigger, now=now, reason=reason,
-                                values=_finite_statistics(self._detectors))
+                                values=finite_statistics(self._detectors))
 
     def step(self, *, now: datetime, min_outcomes: int) -> Transition | None:
         """After one outcome: bootstrap or promote the champion, then move the guard."""

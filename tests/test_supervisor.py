@@ -10,9 +10,11 @@ import numpy as np
 
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.config.settings import GuardSettings
+from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
 from freqtrade_feedback.guard.states import GuardState, Trigger
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.loop import DecisionReason, FeedbackLoop, Signal
+from freqtrade_feedback.supervisor import WarnOnly
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -134,3 +136,26 @@ def test_a_win_probability_is_reused_only_while_the_model_is_unchanged() -> None
     del learner.predict_proba_one
     copy = pickle.loads(pickle.dumps(learner))  # a copy gets its own state: never shared
     assert copy.state is not None and copy.state is not learner.state
+
+
+def test_observe_and_reset_around_a_flag_read_are_update_step_for_step() -> None:
+    """The public API a wrapper drives a detector with (WarnOnly): no private attribute."""
+    plain, driven = PeriodicAlarm(period=3, warmup=1), PeriodicAlarm(period=3, warmup=1)
+    alarmed, alarms = False, 0
+    for i in range(20):
+        plain.update(i)
+        if alarmed:
+            driven.reset()
+        driven.observe(i)
+        alarmed = driven.alarm
+        alarms += alarmed
+        assert (driven.n, driven.statistic, alarmed) == (plain.n, plain.statistic, plain.alarm)
+    assert alarms == 5
+
+
+def test_warn_only_warns_where_its_detector_alarms_and_never_alarms() -> None:
+    inner, warn = PeriodicAlarm(period=4), WarnOnly(PeriodicAlarm(period=4))
+    for i in range(12):
+        inner.update(i)
+        warn.update(i)
+        assert (warn.warning, warn.alarm, warn.n) == (inner.alarm, False, i + 1)

@@ -23,8 +23,8 @@ class Detector(base.Base):
     """
 
     warmup: int = 0
-    # Class-level starting values, so that a subclass whose ``_reset`` leaves them out still
-    # has them (``update`` runs on every outcome; a getattr with a default costs more).
+    # Class-level starting values: subclasses build their state with ``_reset``, which leaves
+    # these two to the base (``update`` runs on every outcome; a getattr would cost more).
     _n: int = 0
     _alarmed: bool = False
 
@@ -42,6 +42,21 @@ class Detector(base.Base):
         self._update(*values)
         self._n += 1
         self._alarmed = self.alarm
+
+    def observe(self, *values: Any) -> None:
+        """Add one observation and nothing else: no flag is read, no reset after an alarm.
+
+        For a caller that reads ``alarm`` when it chooses (a flag may cost a sort of the
+        window) and calls :meth:`reset` after one itself; ``update`` does both each time.
+        """
+        self._update(*values)
+        self._n += 1
+
+    def reset(self) -> None:
+        """Forget every observation: the fresh state an alarm leads to."""
+        self._reset()
+        self._n = 0
+        self._alarmed = False
 
     @property
     def n(self) -> int:

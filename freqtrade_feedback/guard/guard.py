@@ -264,33 +264,33 @@ class Guard:
 
     def _on_learning(self) -> Verdict | None:
         if alarming := self._alarms:
-            return Trigger.ALARM, _blame("alarm", alarming), _statistics(alarming)
+            return Trigger.ALARM, _blame("alarm", alarming), finite_statistics(alarming)
         if warning := self._warnings:
-            return Trigger.WARNING, _blame("warning", warning), _statistics(warning)
+            return Trigger.WARNING, _blame("warning", warning), finite_statistics(warning)
         return None
 
     def _on_suspect(self) -> Verdict | None:
         if alarming := self._alarms:
-            return Trigger.ALARM, _blame("alarm", alarming), _statistics(alarming)
+            return Trigger.ALARM, _blame("alarm", alarming), finite_statistics(alarming)
         if self._quiet >= self.suspect_dwell:
             reason = f"no warning or alarm for {self._quiet} outcomes in a row"
-            return Trigger.CLEAR, reason, _statistics(self._detectors)
+            return Trigger.CLEAR, reason, finite_statistics(self._detectors)
         return None
 
     def _on_frozen(self) -> Verdict | None:
         if self._dwell < self.cooldown or self._alarming(self.probation_alarms):
             return None
         reason = f"cooldown of {self.cooldown} outcomes elapsed ({self._dwell} observed frozen)"
-        return Trigger.COOLDOWN_ELAPSED, reason, _statistics(self._detectors)
+        return Trigger.COOLDOWN_ELAPSED, reason, finite_statistics(self._detectors)
 
     def _on_probation(self) -> Verdict | None:
         if alarming := self._alarming(self.probation_alarms):
             blame = _blame("alarm", alarming)
             reason = f"outcome {self._dwell} of {self.probation} on probation: {blame}"
-            return Trigger.PROBATION_FAILED, reason, _statistics(alarming)
+            return Trigger.PROBATION_FAILED, reason, finite_statistics(alarming)
         if self._dwell >= self.probation:
             reason = f"{self._dwell} outcomes on probation without an alarm"
-            return Trigger.PROBATION_PASSED, reason, _statistics(self._detectors)
+            return Trigger.PROBATION_PASSED, reason, finite_statistics(self._detectors)
         return None
 
     def __repr__(self) -> str:
@@ -315,7 +315,7 @@ def _blame(flag: str, detectors: Mapping[str, Detector]) -> str:
     return f"{flag} from " + "; ".join(f"{n}: {d.reason()}" for n, d in detectors.items())
 
 
-def _statistics(detectors: Mapping[str, Detector]) -> dict[str, float]:
+def finite_statistics(detectors: Mapping[str, Detector]) -> dict[str, float]:
     """Each detector's statistic by name, leaving out those not finite yet (in warm-up)."""
     values = {name: float(detector.statistic) for name, detector in detectors.items()}
     return {name: value for name, value in values.items() if math.isfinite(value)}
@@ -329,4 +329,4 @@ def _check_now(now: datetime) -> None:
         )
 
 
-__all__ = ["HISTORY", "Guard"]
+__all__ = ["HISTORY", "Guard", "finite_statistics"]
