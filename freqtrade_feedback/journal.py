@@ -17,6 +17,8 @@ way each outcome is learned once by the learner that survives.
 What a restart does not rebuild: the guard's detectors and champion are restored as of the last
 checkpoint (its learning steps rebuild the learners, not the detectors' evidence), and pending
 shadow outcomes live in the adapter's shadow book. ``checkpoint_every=1`` makes both exact.
+A checkpoint written in another format (:data:`CHECKPOINT_FORMAT`, e.g. by an older release)
+is never unpickled: the restart learns every step the ledger holds, and says so in one line.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 """Folder of the checkpoint files, inside the journal's folder."""
+CHECKPOINT_FORMAT = 1
+"""Format version of what a checkpoint pickles: a :class:`Snapshot` (the loop, its learners,
+supervisor, guard and detectors, the shadow feed). Attribute names, private ones included,
+are that format: bump this whenever a class in the snapshot adds, renames or drops one. A
+checkpoint of another version is never unpickled; the ledger's learning steps rebuild the
+learners instead (see ``CheckpointStore``)."""
 RETENTION = timedelta(days=30)
 """Settled signals older than this leave the loop's memory (and its checkpoints) before each
 checkpoint; the ledger keeps them. Long enough for any shadow outcome to have arrived."""
@@ -138,7 +146,7 @@ class Journal:
     ) -> None:
         self.ledger = ledger
         self.store = CheckpointStore(Path(folder) / CHECKPOINTS, ledger,
-                                     keep=settings.checkpoints_keep)
+                                     keep=settings.checkpoints_keep, version=CHECKPOINT_FORMAT)
         self.checkpoint_every = checkpoint_every or settings.checkpoint_every
         self.loop = FeedbackLoop(settings)
         self.shadows = shadows
@@ -367,4 +375,4 @@ class Journal:
         self._last_transition = history[-1]
 
 
-__all__ = ["CHECKPOINTS", "ClosedTrade", "Journal", "Snapshot"]
+__all__ = ["CHECKPOINTS", "CHECKPOINT_FORMAT", "ClosedTrade", "Journal", "Snapshot"]

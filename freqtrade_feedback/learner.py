@@ -125,9 +125,6 @@ class OnlineLearner(base.Classifier):
         self.seed = seed
         self._reset()
 
-    _state: object | None = None
-    """Learners pickled before ``state`` existed have none: their predictions are not shared."""
-
     def _reset(self) -> None:
         self._model = make_model(self.name, self.params, seed=self.seed)
         self._uses_weight = self.name in _USES_WEIGHT
@@ -144,11 +141,11 @@ class OnlineLearner(base.Classifier):
         return self._n
 
     @property
-    def state(self) -> object | None:
+    def state(self) -> object:
         """A token of what the model has learned: a new one after every ``learn_one``, and a
         copy or an unpickled learner gets its own. While it stays the same object, the model
         answers every ``predict_proba_one`` as before, so a caller may reuse a probability it
-        was given for the same features. None when unknown (then do not reuse)."""
+        was given for the same features."""
         return self._state
 
     def learn_one(self, x: Features, y: bool, w: float = 1.0) -> None:  # type: ignore[override]

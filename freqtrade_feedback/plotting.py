@@ -85,8 +85,7 @@ class ProbabilityCache:
         known = np.zeros(len(dates), dtype=bool)
         reused = np.full(len(dates), np.nan)
         last = self._last.get(pair)
-        if (last is not None and state is not None and last[0] is learner and last[1] is state
-                and len(last[2])):
+        if last is not None and last[0] is learner and last[1] is state and len(last[2]):
             index = np.minimum(np.searchsorted(last[2], dates), len(last[2]) - 1)
             known = last[2][index] == dates
             reused[known] = last[3][index[known]]

@@ -195,8 +195,6 @@ class Supervisor:
         river predicts the same for the same model and features, so its answer is reused.
         """
         state = learner.state
-        if state is None:  # a learner pickled before states existed: ask it every time
-            return learner.predict_proba_one(features)[True]
         known = self._predicted.get(signal_id)
         if known is None:
             known = self._predicted[signal_id] = {}

@@ -16,6 +16,7 @@ import pytest
 from freqtrade_feedback.exceptions import ConfigError, LedgerError
 from freqtrade_feedback.labels import LearnStatus, RealizedOutcome
 from freqtrade_feedback.ledger import CheckpointStore, Ledger, realized_key
+from freqtrade_feedback.ledger.checkpoint_store import format_header, format_version
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 LOGGER = "freqtrade_feedback.ledger.checkpoint_store"
@@ -133,6 +134,15 @@ def test_every_file_bad_is_none_with_warnings(
     assert len(warnings) == 3 and "None of the 2 checkpoints" in warnings[2]
 
 
+def _vouch(store: CheckpointStore, name: str, data: bytes, hours: int) -> None:
+    """A file the ledger vouches for, written by hand."""
+    path = Path(store.folder) / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    store.ledger.add_checkpoint(name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                now=T0 + timedelta(hours=hours))
+
+
 class _Renamed:
     pass
 
@@ -142,16 +152,66 @@ def test_a_vouched_file_that_does_not_unpickle_falls_back(
 ) -> None:
     """A class renamed since the snapshot: checksum fine, unpickling fails, previous one used."""
     _save(store, 1)
-    data = pickle.dumps(_Renamed()).replace(b"_Renamed", b"_Vanishd")  # same length: valid
-    path = Path(store.folder) / "checkpoint-renamed.pkl"
-    path.write_bytes(data)
-    store.ledger.add_checkpoint(path.name, sha256=hashlib.sha256(data).hexdigest(),
-                                size=len(data), now=T0 + timedelta(hours=5))
+    data = format_header(store.version) + pickle.dumps(_Renamed()).replace(
+        b"_Renamed", b"_Vanishd")  # same length: valid
+    _vouch(store, "checkpoint-renamed.pkl", data, hours=5)
     caplog.set_level(logging.WARNING, LOGGER)
     assert store.load_latest().state["n"] == 0
     warnings = _skipped(caplog)
     assert len(warnings) == 1 and "does not unpickle (AttributeError" in warnings[0]
     assert "checkpoint-renamed.pkl" in warnings[0]
+
+
+TRIPPED: list[str] = []
+
+
+def _trip(what: str) -> str:
+    TRIPPED.append(what)
+    return what
+
+
+class _Tripwire:
+    """Unpickling it records that it was unpickled."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_trip, ("unpickled",))
+
+
+def test_every_checkpoint_names_its_format_version_in_a_header(store: CheckpointStore) -> None:
+    [path] = _save(store, 1)
+    assert path.read_bytes().startswith(b"freqtrade-feedback checkpoint format 1\n")
+    assert format_version(path.read_bytes()) == store.version == 1
+
+
+def test_a_checkpoint_of_another_format_is_never_unpickled(
+    tmp_path: Path, ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Newer files (a bumped version) and files from before versions: skipped unread, with one
+    warning for all of them, and the newest checkpoint of this version loaded."""
+    TRIPPED.clear()
+    folder = tmp_path / "checkpoints"
+    store = CheckpointStore(folder, ledger, keep=5)
+    store.save({"n": 0}, now=T0)
+    bumped = CheckpointStore(folder, ledger, keep=5, version=store.version + 1)
+    bumped.save(_Tripwire(), now=T0 + timedelta(hours=1))
+    _vouch(store, "checkpoint-unversioned.pkl", pickle.dumps(_Tripwire()), hours=2)
+    caplog.set_level(logging.WARNING, LOGGER)
+    restored = store.load_latest()
+    assert restored is not None and restored.state == {"n": 0}
+    assert TRIPPED == []
+    [warning] = _skipped(caplog)
+    assert "Not loading 2 checkpoint(s)" in warning and "format 0, 2" in warning
+    assert "reads format 1 only (never unpickled)" in warning
+
+
+def test_only_other_formats_is_none_without_more_warnings(
+    store: CheckpointStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    TRIPPED.clear()
+    _vouch(store, "checkpoint-unversioned.pkl", pickle.dumps(_Tripwire()), hours=0)
+    caplog.set_level(logging.WARNING, LOGGER)
+    assert store.load_latest() is None and TRIPPED == []
+    assert len(_skipped(caplog)) == 1
 
 
 def test_a_rolled_back_save_is_never_loaded_and_later_deleted(store: CheckpointStore) -> None:

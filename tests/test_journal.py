@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import signal as signals
 import subprocess
@@ -15,10 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from freqtrade_feedback import journal as journal_module
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.exceptions import FeedbackError, LedgerError
-from freqtrade_feedback.journal import CHECKPOINTS, RETENTION, ClosedTrade, Journal
+from freqtrade_feedback.journal import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINTS,
+    RETENTION,
+    ClosedTrade,
+    Journal,
+)
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.ledger import Ledger
 from freqtrade_feedback.loop import Signal
@@ -134,6 +142,22 @@ def test_a_corrupted_checkpoint_falls_back_and_replays_more(uninterrupted, strea
     newest.write_bytes(newest.read_bytes()[:-10])
     restarted = _journal(tmp_path)
     assert "Skipping the checkpoint" in caplog.text and newest.name in caplog.text
+    assert _fingerprint(restarted) == _fingerprint(uninterrupted)
+
+
+def test_checkpoints_of_another_format_are_left_unread_and_the_ledger_is_learned_again(
+        uninterrupted, stream, tmp_path, caplog, monkeypatch):
+    """A release with another checkpoint format (here: written under a bumped version) never
+    unpickles the old files: one warning line, then every learned outcome from the ledger."""
+    monkeypatch.setattr(journal_module, "CHECKPOINT_FORMAT", CHECKPOINT_FORMAT + 1)
+    drive(_journal(tmp_path), stream)
+    monkeypatch.undo()
+    caplog.set_level(logging.INFO, "freqtrade_feedback")
+    restarted = _journal(tmp_path)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"checkpoint format {CHECKPOINT_FORMAT + 1}," in warning
+    learned = uninterrupted.ledger.counts()["learned"]
+    assert f"from no checkpoint: {learned} learned outcomes replayed" in caplog.text
     assert _fingerprint(restarted) == _fingerprint(uninterrupted)
 
 

@@ -10,6 +10,13 @@ What it does not protect against: someone who can write both the ledger and the 
 folder can write a pickle and a matching row, and unpickling runs code. The checksum is an
 integrity check, not a signature. Protect the folder (this store creates it owner-only,
 ``0o700``, and writes files ``0o600``) and the ledger's database like the bot's API keys.
+
+**Format version.** A pickle is an object graph: the private attribute names of every class
+in it are its storage format. Each file starts with a one-line header naming the format
+version its writer used (``freqtrade-feedback checkpoint format 1``), readable without
+unpickling; a file of another version (a file without the header was written before versions
+existed: version 0) is never unpickled. What it held is learned again from the ledger, whose
+learning steps any checkpoint only shortens, so old-format code needs no shim to read it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,30 @@ from freqtrade_feedback.validation import invalid, is_int
 logger = logging.getLogger(__name__)
 
 _OURS = re.compile(r"^(checkpoint-.+\.pkl|\.checkpoint-.+\.tmp)$")
+_MAGIC = b"freqtrade-feedback checkpoint format "
+_VERSION = re.compile(rb"(\d{1,9})\n")
+
+
+def format_header(version: int) -> bytes:
+    """The first line of a checkpoint file written in format ``version``.
+
+    >>> format_header(3)
+    b'freqtrade-feedback checkpoint format 3\\n'
+    """
+    return _MAGIC + b"%d\n" % version
+
+
+def format_version(data: bytes) -> int:
+    """The format version a checkpoint file's bytes name; 0 without a header (written before
+    versions existed, or not a checkpoint at all). Reads the header only, never unpickles.
+
+    >>> format_version(format_header(2) + b"..."), format_version(b"\\x80\\x05...")
+    (2, 0)
+    """
+    if not data.startswith(_MAGIC):
+        return 0
+    found = _VERSION.match(data, len(_MAGIC))
+    return int(found.group(1)) if found else 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +77,14 @@ class Restored:
 
 class _Unusable(Exception):
     """Why one checkpoint file cannot be loaded."""
+
+
+class _OtherFormat(Exception):
+    """A sound checkpoint file of another format version: left unread, not a fault."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -97,6 +136,8 @@ class CheckpointStore:
         Records each file's size and SHA-256; :meth:`load_latest` trusts nothing else.
     keep
         How many checkpoints to keep; older files and rows are pruned after each save.
+    version
+        The format version written, and the only one loaded (see the module docstring).
 
     Examples
     --------
@@ -110,12 +151,16 @@ class CheckpointStore:
     ({'n': 2}, 2)
     """
 
-    def __init__(self, folder: str | Path, ledger: Ledger, keep: int = 3) -> None:
+    def __init__(self, folder: str | Path, ledger: Ledger, keep: int = 3,
+                 version: int = 1) -> None:
         if not is_int(keep) or keep < 1:
             raise invalid("CheckpointStore", "keep", "an int >= 1", keep)
+        if not is_int(version) or version < 1:
+            raise invalid("CheckpointStore", "version", "an int >= 1", version)
         self.folder = folder
         self.ledger = ledger
         self.keep = keep
+        self.version = version
 
     @property
     def _folder(self) -> Path:
@@ -130,7 +175,7 @@ class CheckpointStore:
         next prune.
         """
         require_aware("now", now)
-        data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        data = format_header(self.version) + pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.sha256(data).hexdigest()
         name = f"checkpoint-{now:%Y%m%dT%H%M%S}Z-{digest[:16]}.pkl"
         with self.ledger.transaction():
@@ -165,8 +210,11 @@ class CheckpointStore:
                             f"(truncated or replaced)")
         if hashlib.sha256(data).hexdigest() != record.sha256:
             raise _Unusable("its SHA-256 differs from the ledger's (corrupted, or another file)")
-        try:
-            return pickle.loads(data)  # vouched for by the ledger: see the module docstring
+        version = format_version(data)
+        if version != self.version:
+            raise _OtherFormat(version)
+        try:  # vouched for by the ledger, in our format: see the module docstring
+            return pickle.loads(data[len(format_header(version)):])
         except Exception as error:  # a class renamed or removed since the snapshot
             raise _Unusable(f"it does not unpickle ({cause(error)})") from error
 
@@ -174,20 +222,32 @@ class CheckpointStore:
         """The newest snapshot whose file matches its ledger row, else ``None``.
 
         A file that is missing, truncated, corrupted, foreign or does not unpickle is skipped
-        with one warning naming it and why, and the previous checkpoint is tried. ``None``
+        with one warning naming it and why, and the previous checkpoint is tried. Files of
+        another format version are skipped unread, with one warning for all of them. ``None``
         without a warning when there never was a checkpoint (a first start).
         """
         records = self.ledger.checkpoints()
-        for record in records:
-            try:
-                return Restored(self._load(record), record)
-            except _Unusable as reason:
-                logger.warning("Skipping the checkpoint %s: %s.", self._folder / record.path,
-                               reason)
-        if records:
-            logger.warning("None of the %d checkpoints in %s is valid: the learner starts "
-                           "fresh.", len(records), self._folder)
-        return None
+        other: dict[int, int] = {}
+        try:
+            for record in records:
+                try:
+                    return Restored(self._load(record), record)
+                except _OtherFormat as found:
+                    other[found.version] = other.get(found.version, 0) + 1
+                except _Unusable as reason:
+                    logger.warning("Skipping the checkpoint %s: %s.", self._folder / record.path,
+                                   reason)
+            if len(records) > sum(other.values()):
+                logger.warning("None of the %d checkpoints in %s is valid: the learner starts "
+                               "fresh.", len(records), self._folder)
+            return None
+        finally:
+            if other:
+                logger.warning(
+                    "Not loading %d checkpoint(s) in %s: written in checkpoint format %s, and "
+                    "this release reads format %d only (never unpickled); what they held is "
+                    "learned again from the ledger.", sum(other.values()), self._folder,
+                    ", ".join(map(str, sorted(other))), self.version)
 
 
-__all__ = ["CheckpointStore", "Restored", "write_atomic"]
+__all__ = ["CheckpointStore", "Restored", "format_header", "format_version", "write_atomic"]
