@@ -34,6 +34,8 @@ from freqtrade_feedback.ledger.tables import (
     ShadowRow,
     SignalRow,
     finite_or_none,
+    finite_values,
+    nan_for_null,
     require_aware,
 )
 from freqtrade_feedback.ledger.unit_of_work import UnitOfWork
@@ -160,7 +162,7 @@ class Ledger:
         row = SignalRow(
             signal_id=signal.signal_id, pair=signal.pair,
             candle=require_aware("candle", signal.candle), side=signal.side, tag=signal.tag,
-            features=None if signal.features is None else finite_or_none(signal.features),
+            features=None if signal.features is None else finite_values(signal.features),
         )
         with self._uow.write("record a signal") as s:
             return _insert_once(s, row, lambda: s.get(SignalRow, signal.signal_id) is not None)
@@ -185,7 +187,7 @@ class Ledger:
         """
         row = OutcomeRow(
             key=key, trade_id=outcome.trade_id, signal_id=outcome.signal_id, pair=outcome.pair,
-            profit_ratio=queries.finite(outcome.profit_ratio), win=outcome.win,
+            profit_ratio=finite_or_none(outcome.profit_ratio), win=outcome.win,
             weight=outcome.weight, status=outcome.status.value, exit_reason=outcome.exit_reason,
             reason=reason, closed_at=require_aware("closed_at", outcome.closed_at),
         )
@@ -200,7 +202,7 @@ class Ledger:
         """
         row = ShadowRow(
             key=key, signal_id=shadow.signal_id, pair=shadow.pair,
-            profit_ratio=queries.finite(shadow.profit_ratio), win=shadow.win,
+            profit_ratio=finite_or_none(shadow.profit_ratio), win=shadow.win,
             taken=shadow.taken, probability=shadow.probability, status=status,
             released_at=require_aware("observed_at", shadow.observed_at),
         )
@@ -233,7 +235,7 @@ class Ledger:
         row = GuardEventRow(
             at=require_aware("at", transition.at), source=transition.source.value,
             target=transition.target.value, trigger=transition.trigger.value,
-            reason=transition.reason, values=finite_or_none(dict(transition.values)),
+            reason=transition.reason, values=finite_values(dict(transition.values)),
         )
         with self._uow.write("record a guard event") as s:
             s.add(row)
@@ -308,10 +310,9 @@ class Ledger:
             row, decided = s.get(SignalRow, signal_id), s.get(DecisionRow, signal_id)
             if row is None or decided is None:
                 return None
-            features = row.features
+            features = None if row.features is None else nan_for_null(row.features)
             signal = Signal(row.pair, row.candle, side=row.side, tag=row.tag,  # type: ignore[arg-type]
-                            features=None if features is None else {
-                                k: float("nan") if v is None else v for k, v in features.items()})
+                            features=features)
             decision = Decision(decided.signal_id, decided.take, DecisionReason(decided.reason),
                                 decided.probability, decided.propensity, decided.decided_at,
                                 decided.trained_on)
@@ -330,7 +331,7 @@ class Ledger:
             rows = list(s.scalars(stmt))[::-1]
         return [
             Transition(GuardState(r.source), GuardState(r.target), Trigger(r.trigger), r.at,
-                       r.reason, {k: float("nan") if v is None else v for k, v in r.values.items()})
+                       r.reason, nan_for_null(r.values))
             for r in rows
         ]
 

@@ -6,8 +6,6 @@ Kept apart from the writes so that each stays short, and so that a read inside a
 
 from __future__ import annotations
 
-import math
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,16 +19,6 @@ from freqtrade_feedback.ledger.tables import (
     ShadowRow,
     SignalRow,
 )
-
-
-def finite(value: float) -> float | None:
-    """A non-finite number is stored as ``NULL``: databases disagree on NaN, and it means
-    "no usable value" anyway (the outcome's status says why).
-
-    >>> finite(0.5), finite(float("inf"))
-    (0.5, None)
-    """
-    return value if math.isfinite(value) else None
 
 
 def has_key(session: Session, model: type[OutcomeRow] | type[ShadowRow], key: str) -> bool:
@@ -101,7 +89,6 @@ def checkpoint(row: CheckpointRow) -> Checkpoint:
 __all__ = [
     "checkpoint",
     "counts",
-    "finite",
     "has_key",
     "is_learned",
     "learn_steps",

@@ -36,13 +36,32 @@ def require_aware(name: str, value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def finite_or_none(values: dict[str, float]) -> dict[str, float | None]:
+def finite_or_none(value: float) -> float | None:
+    """A non-finite number is stored as ``NULL``: databases disagree on NaN, and it means
+    "no usable value" anyway (an outcome's status says why).
+
+    >>> finite_or_none(0.5), finite_or_none(float("inf"))
+    (0.5, None)
+    """
+    return value if math.isfinite(value) else None
+
+
+def finite_values(values: dict[str, float]) -> dict[str, float | None]:
     """JSON has no NaN or infinity (PostgreSQL refuses them): a non-finite value is ``null``.
 
-    >>> finite_or_none({"a": 1.5, "b": float("nan")})
+    >>> finite_values({"a": 1.5, "b": float("nan")})
     {'a': 1.5, 'b': None}
     """
-    return {k: (v if math.isfinite(v) else None) for k, v in values.items()}
+    return {k: finite_or_none(v) for k, v in values.items()}
+
+
+def nan_for_null(values: dict[str, float | None]) -> dict[str, float]:
+    """What :func:`finite_values` stored, read back: ``null`` is NaN again.
+
+    >>> nan_for_null({"a": 1.5, "b": None})
+    {'a': 1.5, 'b': nan}
+    """
+    return {k: float("nan") if v is None else v for k, v in values.items()}
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -188,5 +207,7 @@ __all__ = [
     "SignalRow",
     "UTCDateTime",
     "finite_or_none",
+    "finite_values",
+    "nan_for_null",
     "require_aware",
 ]

@@ -93,11 +93,7 @@ class ShadowSchedule:
     :meth:`resolve_ahead` gives the same outcomes as feeding the same candles to a
     :class:`ShadowBook`. A signal whose window runs past the end of the data gets no outcome:
     it stays pending and is retried by a later :meth:`resolve_ahead` call with more candles.
-
-    Parameters
-    ----------
-    barriers
-        The strategy's exit rules.
+    Like the book, it is built from the strategy's exit rules (``barriers``).
 
     Examples
     --------
