@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import pickle
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from river import base, forest, linear_model, optim, preprocessing, tree
 
@@ -38,12 +38,19 @@ def _arf(n_models: int = 10, max_features: str | int = "sqrt", seed: int = 0) ->
     return forest.ARFClassifier(n_models=n_models, max_features=max_features, seed=seed)
 
 
-LEARNERS: Final[Mapping[str, Callable[..., base.Classifier]]] = {
-    "logistic": _logistic,
-    "hoeffding": _hoeffding,
-    "arf": _arf,
+class Kind(NamedTuple):
+    """One learner of the registry: how to build it, and whether it learns sample weights."""
+
+    build: Callable[..., base.Classifier]
+    weighted: bool
+
+
+LEARNERS: Final[Mapping[str, Kind]] = {
+    "logistic": Kind(_logistic, weighted=True),
+    "hoeffding": Kind(_hoeffding, weighted=True),
+    "arf": Kind(_arf, weighted=False),
 }
-_USES_WEIGHT: Final = frozenset({"logistic", "hoeffding"})
+"""The learners by name: the one list of them (the config schema's enum reads it)."""
 
 
 def make_model(name: str, params: Mapping[str, Any] | None = None, *, seed: int = 0) -> Any:
@@ -63,7 +70,7 @@ def make_model(name: str, params: Mapping[str, Any] | None = None, *, seed: int 
             f"The 'feedback.learner' parameter must be one of {', '.join(map(repr, LEARNERS))}. "
             f"Got {name!r} instead."
         )
-    factory = LEARNERS[name]
+    factory = LEARNERS[name].build
     accepted = [p for p in inspect.signature(factory).parameters if p != "seed"]
     params = dict(params or {})
     for key in params:
@@ -127,7 +134,7 @@ class OnlineLearner(base.Classifier):
 
     def _reset(self) -> None:
         self._model = make_model(self.name, self.params, seed=self.seed)
-        self._uses_weight = self.name in _USES_WEIGHT
+        self._uses_weight = LEARNERS[self.name].weighted
         self._n = 0
         self._state = object()
 
