@@ -10,8 +10,10 @@ never asks which one it is.
 A trade's ``trade_id`` and ``exit_order_id`` are the journal's key of its outcome (a trade
 that closes in parts is one outcome per closing order); the loop records the trade id and has
 no use for the order. An answer of ``None`` means "a repeat: nothing was recorded or learned
-again": the journal gives it for a report its ledger already holds; the loop, which keeps the
-first record in memory, gives that record back instead.
+again": the journal gives it for a report its ledger already holds. The loop, which keeps the
+first record in memory, gives that record back instead, so its methods promise the record
+itself (a narrower return type, which the protocol accepts): code that holds a loop reads the
+record without a ``None`` check, code that holds ``FeedbackEvents`` makes none either way.
 """
 
 from __future__ import annotations

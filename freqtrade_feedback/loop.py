@@ -405,13 +405,13 @@ class FeedbackLoop:
         pair: str | None = None,
         trade_id: int | None = None,
         exit_order_id: str | None = None,
-    ) -> RealizedOutcome | None:
+    ) -> RealizedOutcome:
         """Record a closed trade's realized outcome and learn from it when it is learnable.
 
         Trades close out of order and several are open at once, so the outcome is matched
         to its signal by id. Every outcome is recorded; one that cannot be learned carries
-        the reason. A second report of the same signal returns the first record unchanged,
-        so the loop never returns ``None`` (the journal does, see :mod:`.events`).
+        the reason. A second report of the same signal returns the first record unchanged:
+        never ``None``, which the events protocol allows (:mod:`.events`).
         ``exit_order_id`` is the journal's key; the loop has no use for it.
         """
         known = self._outcomes.get(signal_id)
@@ -464,12 +464,11 @@ class FeedbackLoop:
 
     def on_shadow(
         self, signal_id: str, *, profit_ratio: float, now: datetime, pair: str | None = None
-    ) -> ShadowRecord | None:
+    ) -> ShadowRecord:
         """Record a signal's shadow outcome (its triple barrier was touched by ``now``).
 
         Shadow outcomes are never learned; they are the unbiased stream the guard
-        evaluates on. A second report of the same signal returns the first record (never
-        ``None``, as for trades).
+        evaluates on. A second report of the same signal returns the first record.
         """
         known = self._shadows.get(signal_id)
         if known is not None:
