@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STRATEGIES
+from conftest import CONFIG, STRATEGIES
 from freqtrade.exceptions import OperationalException
 
 from freqtrade_feedback.adapter import FeedbackAdapter
@@ -209,3 +209,20 @@ def test_guarded_backtest_records_shadows_for_every_signal_without_lookahead(
     assert summary["promotions"] >= 1
     holdout = [d for d in loop.decisions if d.reason is DecisionReason.HOLDOUT]
     assert holdout and all(d.take for d in holdout)
+
+
+def test_a_bot_that_failed_before_bot_start_cleans_up_without_the_plugin(
+    binance_5m: Path, user_data: Path,
+) -> None:
+    """Freqtrade calls ft_bot_cleanup after a failed start too: no adapter, nothing to do."""
+    from freqtrade.resolvers import StrategyResolver
+
+    from freqtrade_feedback.backtest import backtest_config
+
+    config = backtest_config(CONFIG, strategy="FeedbackSampleStrategy", datadir=binance_5m,
+                             strategy_path=STRATEGIES, user_data_dir=user_data)
+    strategy = StrategyResolver.load_strategy(config)
+    strategy.ft_bot_cleanup()
+    strategy.ft_bot_start()
+    assert strategy.feedback_loop.decisions == []
+    strategy.ft_bot_cleanup()
