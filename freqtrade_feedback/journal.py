@@ -29,14 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import make_url
-
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.exceptions import FeedbackError, LedgerError
 from freqtrade_feedback.guard.states import Transition, Trigger
 from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
 from freqtrade_feedback.ledger import CheckpointStore, Ledger, realized_key, shadow_key
-from freqtrade_feedback.ledger.engine import default_url, strategy_folder
+from freqtrade_feedback.ledger.engine import ledger_url, sqlite_file, strategy_folder
 from freqtrade_feedback.loop import Decision, FeedbackLoop, Signal, trade_signal_id
 from freqtrade_feedback.shadow.feed import ShadowFeed
 
@@ -73,15 +71,9 @@ class ClosedTrade:
 
 
 def _checkpoint_home(url: str, user_data_dir: str | Path, strategy_name: str) -> Path:
-    """Beside a SQLite ledger file (``sqlite:///path`` or ``sqlite:///file:path?uri=true``),
-    else the strategy's folder under ``user_data/feedback``."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if parsed.query.get("uri") == "true" and database.startswith("file:"):
-        database = database.removeprefix("file:")
-    if parsed.drivername.startswith("sqlite") and database not in ("", ":memory:"):
-        return Path(database).parent
-    return strategy_folder(user_data_dir, strategy_name)
+    """Beside a SQLite ledger file, else the strategy's folder under ``user_data/feedback``."""
+    file = sqlite_file(url)
+    return file.parent if file is not None else strategy_folder(user_data_dir, strategy_name)
 
 
 @dataclass
@@ -166,7 +158,7 @@ class Journal:
         ``<user_data_dir>/feedback/<strategy_name>/ledger.sqlite`` unless
         ``settings.ledger_url`` names another database; checkpoints in a ``checkpoints``
         folder beside a SQLite ledger file, else in that strategy folder."""
-        url = settings.ledger_url or default_url(user_data_dir, strategy_name)
+        url = ledger_url(settings.ledger_url, user_data_dir, strategy_name)
         return cls(settings, Ledger(url), _checkpoint_home(url, user_data_dir, strategy_name),
                    shadows=shadows)
 

@@ -140,7 +140,7 @@ def guard_summary(loop: Any) -> dict[str, Any]:
     """The guard's events and time spent frozen (share of decisions made while frozen)."""
     supervisor = getattr(loop, "supervisor", None)
     if supervisor is None:
-        return {"guard": "off", "transitions": 0, "frozen_share": 0.0, "promotions": 0,
+        return {"guard": "off", "transitions": 0, "frozen_decision_share": 0.0, "promotions": 0,
                 "shadow_agreement": float("nan")}
     decisions = loop.decisions
     frozen = sum(d.reason.value == "frozen" for d in decisions)
@@ -148,7 +148,7 @@ def guard_summary(loop: Any) -> dict[str, Any]:
     return {
         "guard": loop.guard_state,
         "transitions": len(supervisor.transitions),
-        "frozen_share": frozen_decision_share(guard_moves(supervisor.transitions),
+        "frozen_decision_share": frozen_decision_share(guard_moves(supervisor.transitions),
                                               [d.decided_at for d in decisions]),
         "frozen_decisions": frozen,
         "quarantined": quarantined,

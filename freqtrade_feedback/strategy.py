@@ -24,7 +24,7 @@ from pandas import DataFrame
 
 from freqtrade_feedback.adapter import FeedbackAdapter
 from freqtrade_feedback.loop import FeedbackLoop
-from freqtrade_feedback.parameters import KEYS, SPACE
+from freqtrade_feedback.parameters import KEYS, SPACE, default
 from freqtrade_feedback.plotting import with_feedback_subplot
 
 
@@ -45,16 +45,24 @@ class FeedbackMixin(IStrategy):
     :mod:`freqtrade_feedback.parameters`). Defaults equal the settings' defaults.
     """
 
-    feedback_threshold = DecimalParameter(0.35, 0.70, decimals=2, default=0.5, space=SPACE)
-    feedback_min_outcomes = IntParameter(10, 100, default=30, space=SPACE)
-    feedback_explore_share = DecimalParameter(0.0, 0.20, decimals=2, default=0.05, space=SPACE)
-    feedback_stake_scaling = BooleanParameter(default=False, space=SPACE)
-    feedback_stake_factor_min = DecimalParameter(0.2, 1.0, decimals=1, default=0.5, space=SPACE)
-    feedback_stake_factor_max = DecimalParameter(1.0, 2.0, decimals=1, default=1.5, space=SPACE)
-    feedback_holdout_share = DecimalParameter(0.0, 0.20, decimals=2, default=0.05, space=SPACE)
-    feedback_guard_alpha = CategoricalParameter([0.001, 0.005, 0.01, 0.02, 0.05], default=0.01,
-                                                space=SPACE)
-    feedback_guard_cooldown = IntParameter(10, 200, default=50, space=SPACE)
+    feedback_threshold = DecimalParameter(0.35, 0.70, decimals=2, space=SPACE,
+                                          default=default("feedback_threshold"))
+    feedback_min_outcomes = IntParameter(10, 100, space=SPACE,
+                                         default=default("feedback_min_outcomes"))
+    feedback_explore_share = DecimalParameter(0.0, 0.20, decimals=2, space=SPACE,
+                                              default=default("feedback_explore_share"))
+    feedback_stake_scaling = BooleanParameter(space=SPACE,
+                                              default=default("feedback_stake_scaling"))
+    feedback_stake_factor_min = DecimalParameter(0.2, 1.0, decimals=1, space=SPACE,
+                                                 default=default("feedback_stake_factor_min"))
+    feedback_stake_factor_max = DecimalParameter(1.0, 2.0, decimals=1, space=SPACE,
+                                                 default=default("feedback_stake_factor_max"))
+    feedback_holdout_share = DecimalParameter(0.0, 0.20, decimals=2, space=SPACE,
+                                              default=default("feedback_holdout_share"))
+    feedback_guard_alpha = CategoricalParameter([0.001, 0.005, 0.01, 0.02, 0.05], space=SPACE,
+                                                default=default("feedback_guard_alpha"))
+    feedback_guard_cooldown = IntParameter(10, 200, space=SPACE,
+                                           default=default("feedback_guard_cooldown"))
 
     _fb_adapter: FeedbackAdapter
     """Everything per run, built at ``bot_start`` (hyperopt pickles it with the strategy)."""

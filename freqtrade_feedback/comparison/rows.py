@@ -53,7 +53,6 @@ def make_row(task: Task, run: BacktestRun, series: Series,
         "sortino": float(wallet["sortino"]),
         "calmar": float(wallet["calmar"]),
         "frozen_share": series.frozen_share(),
-        "frozen_decision_share": guard["frozen_share"],
     }
     if task.budget is not None:
         row.update(_in_sample(best or {}), epochs=task.budget.epochs,

@@ -16,11 +16,10 @@ Profits are in units of one base stake (see ``lab.run``).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -82,17 +81,6 @@ def lab_row(results: Mapping[str, LabResult]) -> dict[str, Any]:
         row[f"profit_{policy}"] = None if result is None else round(result.profit, 6)
         row[f"trades_{policy}"] = None if result is None else result.trades
     return row
-
-
-def write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> Path:
-    """Write ``rows`` with ``CSV_COLUMNS`` to ``path`` (folders are created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-    return path
 
 
 @dataclasses.dataclass(frozen=True)
