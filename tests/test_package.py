@@ -135,3 +135,52 @@ def test_no_module_uses_another_modules_private_names() -> None:
         for line, what in private_uses(ast.parse(path.read_text(encoding="utf-8"), str(path)))
     ]
     assert not found, "private names used across modules:\n" + "\n".join(found)
+
+
+LAYERS = {
+    "core": {"config", "features", "labels", "learner", "loop", "events", "supervisor", "guard",
+             "shadow", "validation", "exceptions", "typing", "metrics", "runs", "csvfile",
+             "parameters"},
+    "lab": {"lab"},
+    "durable": {"journal", "ledger"},
+    "glue": {"strategy", "adapter", "offline", "replay", "hyperopt_loss", "plotting",
+             "backtest", "bot", "progress"},
+    "face": {"cli", "comparison", "benchmarks"},
+}
+"""The layers of docs/development.md, by top-level module of the package."""
+MAY_IMPORT = {
+    "core": {"core"},
+    "lab": {"core", "lab"},
+    "durable": {"core", "durable"},
+    "glue": {"core", "durable", "glue"},
+    "face": {"core", "lab", "durable", "glue", "face"},
+}
+"""Imports point downward only (a layer may import itself and the layers below it)."""
+
+
+def _layer(module: str) -> str:
+    (layer,) = [name for name, members in LAYERS.items() if module in members]
+    return layer
+
+
+def test_imports_point_downward_only() -> None:
+    """The package map of docs/development.md, checked: every module of the package is in one
+    layer, and imports it only the layers that map allows (lazy imports inside functions
+    included)."""
+    package = REPO / "freqtrade_feedback"
+    wrong = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).with_suffix("").parts
+        if parts == ("__init__",):
+            continue
+        layer = _layer(parts[0])
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                if name.startswith("freqtrade_feedback."):
+                    target = _layer(name.split(".")[1])
+                    if target not in MAY_IMPORT[layer]:
+                        wrong.append(f"{path.relative_to(REPO)}:{node.lineno} ({layer}) "
+                                     f"imports {name} ({target})")
+    assert not wrong, "\n".join(wrong)
