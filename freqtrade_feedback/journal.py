@@ -182,9 +182,11 @@ class Journal:
                     "setting: a fresh learner learns again every outcome the ledger holds.",
                     restored.checkpoint.path)  # type: ignore[union-attr]
         steps = [s for s in self.ledger.learn_steps(after=position)
-                 if s.features is not None and s.scope == settings.scope]
+                 if s.features is not None and s.profit_ratio is not None
+                 and s.scope == settings.scope]
         for step in steps:
-            loop.relearn(step.learner_key, step.features, step.win, step.weight)  # type: ignore[arg-type]
+            loop.relearn(step.learner_key, step.pair, step.features,  # type: ignore[arg-type]
+                         profit_ratio=step.profit_ratio, win=step.win, weight=step.weight)  # type: ignore[arg-type]
         self.loop = loop
         self._since_checkpoint = len(steps)
         history = self._transitions()
@@ -249,16 +251,16 @@ class Journal:
                     trade_id=trade_id, pair=pair)
                 self.ledger.record_outcome(outcome, key=key)
                 if outcome.learned:
-                    self._mark_learned(key, outcome, now)
+                    self._mark_learned(key, outcome.pair, now)
                 self._record_transitions()
         except LedgerError:
             self._rewind()
             raise
         return outcome
 
-    def _mark_learned(self, key: str, outcome: RealizedOutcome, now: datetime) -> None:
-        learner_key = self.loop.learner_key(outcome.pair)
-        n = self.loop.learner_for(outcome.pair).n_learned
+    def _mark_learned(self, key: str, pair: str, now: datetime) -> None:
+        learner_key = self.loop.learner_key(pair)
+        n = self.loop.learner_for(pair).n_learned
         self.ledger.mark_learned(key, scope=self.settings.scope, learner_key=learner_key,
                                  now=now, n_learned=n)
         self._since_checkpoint += 1
@@ -293,16 +295,23 @@ class Journal:
 
     def on_shadow(self, signal_id: str, *, profit_ratio: float, now: datetime,
                   pair: str | None = None) -> ShadowRecord | None:
-        """Record a signal's shadow outcome (the guard observes it, nobody learns it); one
-        recorded before a restart (released again by a restored book) is not observed twice.
-        ``None`` then."""
+        """Record a signal's shadow outcome (the guard observes it; a skipped signal is learned
+        from it with ``labels: "all"``, once); one recorded before a restart (released again by
+        a restored book) is not observed twice. ``None`` then."""
         key = shadow_key(signal_id)
         if self.ledger.has_shadow(key):
             return None
-        record = self.loop.on_shadow(signal_id, profit_ratio=profit_ratio, now=now, pair=pair)
-        with self.ledger.transaction():
-            self.ledger.record_shadow(record, key=key)
-            self._record_transitions()
+        try:
+            with self.ledger.transaction():
+                record = self.loop.on_shadow(signal_id, profit_ratio=profit_ratio, now=now,
+                                             pair=pair)
+                self.ledger.record_shadow(record, key=key)
+                if record.learned:
+                    self._mark_learned(key, record.pair, now)
+                self._record_transitions()
+        except LedgerError:
+            self._rewind()
+            raise
         return record
 
     def reconcile(self, trades: Iterable[ClosedTrade]) -> int:

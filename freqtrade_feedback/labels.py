@@ -23,6 +23,8 @@ class LearnStatus(StrEnum):
     UNKNOWN_SIGNAL = "unknown_signal"
     QUARANTINED = "quarantined"
     """The guard was frozen: recorded, not learned."""
+    PENDING = "pending"
+    """Closed during the current candle of a simulation: learned from the next candle on."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ class ShadowRecord:
     """What a signal would have made, replayed on later candles, taken or not.
 
     The unbiased yardstick: it exists for every signal that reached the gate, whatever the
-    gate decided, so the learner's own selection cannot hide it. The learner never trains
-    on it; the guard evaluates on it.
+    gate decided, so the learner's own selection cannot hide it. The guard evaluates on it,
+    and with ``labels: "all"`` the learner learns a skipped signal from it.
     """
 
     signal_id: str
@@ -62,6 +64,10 @@ class ShadowRecord:
     """Whether the gate took the signal (so a realized outcome exists too)."""
     probability: float | None
     """The model's probability of a win when it decided, if it was asked."""
+    learned: bool = False
+    """Whether the learner learned the signal from it (a skipped signal, ``labels: "all"``)."""
+    weight: float = 1.0
+    """Its sample weight, had it been learned (see :func:`outcome_weight`)."""
 
 
 def is_win(profit_ratio: float, min_profit: float) -> bool:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
-from datetime import datetime
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from freqtrade_feedback.config import FeedbackSettings
+from freqtrade_feedback.edge import Edge, OutcomeSizes
 from freqtrade_feedback.guard.states import GuardState
 from freqtrade_feedback.labels import (
     LearnStatus,
@@ -24,12 +26,14 @@ from freqtrade_feedback.labels import (
     outcome_weight,
 )
 from freqtrade_feedback.learner import OnlineLearner
-from freqtrade_feedback.typing import Features, Side
+from freqtrade_feedback.typing import Features, ModelInput, Side
 
 if TYPE_CHECKING:
     from freqtrade_feedback.supervisor import Supervisor
 
 GLOBAL_SCOPE = "*"
+PAIR_INPUT = "pair"
+"""The model input that names the pair (a categorical), with the ``"pair"`` feature set."""
 TRADE_MARK = "|trade:"
 """Between pair and trade id in the signal id of a trade that carries none of its own."""
 
@@ -92,7 +96,7 @@ def keeps_learners(learned: FeedbackSettings, wanted: FeedbackSettings) -> bool:
 
     >>> keeps_learners(FeedbackSettings(), FeedbackSettings(threshold=0.6))
     True
-    >>> keeps_learners(FeedbackSettings(), FeedbackSettings(scope="global"))
+    >>> keeps_learners(FeedbackSettings(), FeedbackSettings(scope="pair"))
     False
     """
     return (
@@ -101,6 +105,7 @@ def keeps_learners(learned: FeedbackSettings, wanted: FeedbackSettings) -> bool:
         and learned.scope == wanted.scope
         and learned.guard.enabled == wanted.guard.enabled
         and learned.seed == wanted.seed
+        and (PAIR_INPUT in learned.features) == (PAIR_INPUT in wanted.features)
     )
 
 
@@ -118,6 +123,9 @@ class Decision:
     decided_at: datetime
     trained_on: int = 0
     """Outcomes the deciding learner had learned: the audit trail of "learned before now"."""
+    edge: Edge | None = None
+    """The expected profit the ``expected_profit`` rule weighed (with the sizes it used);
+    ``None`` under the probability rule or before sizes exist."""
 
 
 @dataclass
@@ -127,11 +135,34 @@ class _Open:
     clean: bool
 
 
+@dataclass
+class _Closed:
+    """A closed trade whose outcome the gate may not know yet (see ``FeedbackLoop``)."""
+
+    visible: datetime
+    opened: _Open
+    outcome: RealizedOutcome
+
+
 def _uniform(seed: int, key: str) -> float:
     """A coin flip in [0, 1) fixed by seed and signal: the same signal gets the same flip in
     every run and every subset of pairs, which a sequential RNG could not promise."""
     digest = hashlib.blake2b(f"{seed}|{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0**64
+
+
+def _next_open(now: datetime, candle: timedelta) -> datetime:
+    """The open of the candle after the one ``now`` falls in (candles aligned to the epoch,
+    as Freqtrade's are).
+
+    >>> from datetime import UTC
+    >>> _next_open(datetime(2024, 1, 1, 10, 3, tzinfo=UTC), timedelta(minutes=5)).time()
+    datetime.time(10, 5)
+    >>> _next_open(datetime(2024, 1, 1, 10, 5, tzinfo=UTC), timedelta(minutes=5)).time()
+    datetime.time(10, 10)
+    """
+    epoch = datetime(1970, 1, 1, tzinfo=now.tzinfo)
+    return now - (now - epoch) % candle + candle
 
 
 def _finite(features: Features | None) -> bool:
@@ -144,12 +175,26 @@ def _finite(features: Features | None) -> bool:
 
 
 class FeedbackLoop:
-    """Gate entry signals with an online learner that learns from the trades it let through.
+    """Gate entry signals with an online learner that learns from every signal's outcome.
+
+    A taken signal is learned from its trade's realized outcome, a skipped one from its shadow
+    outcome (``labels: "all"``; ``"realized"`` learns only the trades taken).
+
+    **When an outcome reaches the gate.** A simulated exit is stamped with the open time of the
+    candle in which it happened, although it happened during that candle, and an entry at that
+    open could not have known it. With ``candle`` set (backtests and hyperopt), a closed trade
+    is therefore recorded at once and learned, observed by the guard and counted in the sizes
+    only from the open of the next candle. Shadow outcomes are released after their candle
+    closed already. Live (``candle`` ``None``) an outcome is known when its exit fill arrives.
+    That makes one learner for all pairs causal: no pair's entry learns from a trade that was
+    still open at its candle's open.
 
     Parameters
     ----------
     settings
         Validated settings (all defaults when ``None``).
+    candle
+        The candle length of a simulation, or ``None`` live (see above).
 
     Examples
     --------
@@ -166,14 +211,19 @@ class FeedbackLoop:
     (True, 'learned', 1)
     """
 
-    def __init__(self, settings: FeedbackSettings | None = None) -> None:
+    def __init__(self, settings: FeedbackSettings | None = None, *,
+                 candle: timedelta | None = None) -> None:
         self._settings = settings or FeedbackSettings()
+        self.candle = candle
         self._reset()
 
     def _reset(self) -> None:
         self._learners: dict[str, OnlineLearner] = {}
+        self._sizes: dict[str, OutcomeSizes] = {}
         self._decisions: dict[str, Decision] = {}
         self._open: dict[str, _Open] = {}
+        self._skipped: dict[str, _Open] = {}
+        self._closed: deque[_Closed] = deque()
         self._outcomes: dict[str, RealizedOutcome] = {}
         self._shadows: dict[str, ShadowRecord] = {}
         self._features: dict[str, Features] = {}
@@ -232,7 +282,17 @@ class FeedbackLoop:
 
     @property
     def n_learned(self) -> int:
-        return sum(o.learned for o in self._outcomes.values())
+        """Outcomes learned: realized ones and, with ``labels: "all"``, shadow ones."""
+        return (sum(o.learned for o in self._outcomes.values())
+                + sum(r.learned for r in self._shadows.values()))
+
+    def sizes_for(self, pair: str) -> OutcomeSizes:
+        """The sizes of wins and losses that weigh ``pair``'s signals (per learner)."""
+        key = self._key(pair)
+        sizes = self._sizes.get(key)
+        if sizes is None:
+            sizes = self._sizes[key] = OutcomeSizes()
+        return sizes
 
     def learner_for(self, pair: str) -> OnlineLearner:
         """The learner that learns for ``pair`` (one per pair, or one shared: ``scope``).
@@ -267,10 +327,14 @@ class FeedbackLoop:
         known = self._decisions.get(signal.signal_id)
         if known is not None:
             return known
+        self.tick(now)
         decision = self._decide(signal, now)
         self._decisions[signal.signal_id] = decision
+        clean = _finite(signal.features)
         if decision.take:
-            self._open[signal.signal_id] = _Open(signal, decision, _finite(signal.features))
+            self._open[signal.signal_id] = _Open(signal, decision, clean)
+        elif clean and self._settings.labels == "all":
+            self._skipped[signal.signal_id] = _Open(signal, decision, clean)
         if self._supervisor is not None:
             clean = signal.features if _finite(signal.features) else None
             if clean:
@@ -289,20 +353,38 @@ class FeedbackLoop:
         if not _finite(signal.features):
             take = s.fallback == "take"
             return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now, n)
+        x = self._input(signal.pair, signal.features)  # type: ignore[arg-type]
         if self._supervisor is None:
-            p = learner.predict_proba_one(signal.features)[True]  # type: ignore[arg-type]
+            p = learner.predict_proba_one(x)[True]
         else:  # remembered: the guard asks again about this signal at its outcomes
-            p = self._supervisor.win_probability(learner, sid, signal.features)  # type: ignore[arg-type]
+            p = self._supervisor.win_probability(learner, sid, x)
         guarded = self._guarded_decision(sid, p, now, n)
         if guarded is not None:
             return guarded
+        edge = self.sizes_for(signal.pair).edge(p) if s.rule == "expected_profit" else None
         if self.learner_for(signal.pair).n_learned < s.min_outcomes:
-            return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now, n)
-        if p >= s.threshold:
-            return Decision(sid, True, DecisionReason.MODEL, p, 1.0, now, n)
+            return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now, n, edge)
+        if self._worth_taking(p, edge):
+            return Decision(sid, True, DecisionReason.MODEL, p, 1.0, now, n, edge)
         if _uniform(s.seed, sid) < s.explore_share:
-            return Decision(sid, True, DecisionReason.EXPLORE, p, s.explore_share, now, n)
-        return Decision(sid, False, DecisionReason.MODEL, p, s.explore_share, now, n)
+            return Decision(sid, True, DecisionReason.EXPLORE, p, s.explore_share, now, n, edge)
+        return Decision(sid, False, DecisionReason.MODEL, p, s.explore_share, now, n, edge)
+
+    def _worth_taking(self, p: float, edge: Edge | None) -> bool:
+        """The decision rule: P(win) against ``threshold``, or the expected profit against
+        ``min_edge`` with ``skip_confidence`` standard errors of benefit of the doubt (no
+        sizes yet, no doubt to weigh: taken)."""
+        s = self._settings
+        if s.rule == "probability":
+            return p >= s.threshold
+        return edge is None or edge.value + s.skip_confidence * edge.error >= s.min_edge
+
+    def _input(self, pair: str, features: Features) -> ModelInput:
+        """What the learner reads for a signal: its features, and its pair as a categorical
+        when the ``"pair"`` feature set is on (a shared learner can then tell pairs apart)."""
+        if PAIR_INPUT in self._settings.features:
+            return {**features, PAIR_INPUT: pair}
+        return features
 
     def _guarded_decision(self, sid: str, p: float, now: datetime, n: int) -> Decision | None:
         """The holdout coin flip, and the primary strategy alone while frozen."""
@@ -336,7 +418,12 @@ class FeedbackLoop:
             return s.stake_factor_min
         if decision.probability is None or decision.reason is not DecisionReason.MODEL:
             return 1.0
-        factor = decision.probability / max(s.threshold, 1e-9)
+        if s.rule == "probability":
+            factor = decision.probability / max(s.threshold, 1e-9)
+        elif decision.edge is None or decision.edge.loss_size >= 0:
+            factor = 1.0
+        else:  # an expected profit of one mean loss above the bar doubles the stake
+            factor = 1.0 + (decision.edge.value - s.min_edge) / -decision.edge.loss_size
         return min(s.stake_factor_max, max(s.stake_factor_min, factor))
 
     def adopt(self, signal: Signal, decision: Decision) -> None:
@@ -351,12 +438,14 @@ class FeedbackLoop:
         if decision.take:
             self._open[signal.signal_id] = _Open(signal, decision, _finite(signal.features))
 
-    def relearn(self, key: str, features: Features, win: bool, weight: float) -> int:
+    def relearn(self, key: str, pair: str, features: Features, *, profit_ratio: float,
+                win: bool, weight: float) -> int:
         """Learn an outcome again, from the ledger, on top of a restored checkpoint; returns
         how many outcomes that learner has learned. ``key`` is the learner's (a pair, or
         ``"*"`` for the global scope): see ``learner_key``."""
         learner = self._learner_by_key(key)
-        learner.learn_one(features, win, w=weight)
+        learner.learn_one(self._input(pair, features), win, w=weight)
+        self.sizes_for(pair).learn_one(profit_ratio, win)
         return learner.n_learned
 
     def learner_key(self, pair: str) -> str:
@@ -387,6 +476,7 @@ class FeedbackLoop:
             self._outcomes.pop(sid, None)
             self._shadows.pop(sid, None)
             self._features.pop(sid, None)
+            self._skipped.pop(sid, None)
         if self._supervisor is not None:
             self._supervisor.forget(old)
         return len(old)
@@ -417,23 +507,46 @@ class FeedbackLoop:
         known = self._outcomes.get(signal_id)
         if known is not None:
             return known
+        self.tick(now)
         opened = self._open.pop(signal_id, None)
         status = self._status(opened, profit_ratio, exit_reason)
         win = is_win(profit_ratio, self._settings.min_profit)
         weight = outcome_weight(profit_ratio, self._settings.sample_weight)
         pair = opened.signal.pair if opened else (pair or signal_pair(signal_id))
-        if status is LearnStatus.LEARNED and opened is not None:
-            features: Features = opened.signal.features  # type: ignore[assignment]
-            if not self._supervise_realized(opened, profit_ratio, win):
-                status = LearnStatus.QUARANTINED
-            else:
-                self.learner_for(pair).learn_one(features, win, w=weight)
         outcome = RealizedOutcome(
             signal_id, pair, profit_ratio, win, weight, now, exit_reason, status, trade_id
         )
+        if status is LearnStatus.LEARNED and opened is not None:
+            if self.candle is None:
+                outcome = self._learn_realized(opened, outcome)
+            else:
+                outcome = replace(outcome, status=LearnStatus.PENDING)
+                self._closed.append(_Closed(_next_open(now, self.candle), opened, outcome))
         self._outcomes[signal_id] = outcome
         self._step(now)
         return outcome
+
+    def tick(self, now: datetime) -> None:
+        """Let the gate know the trades that closed in candles before the one open at
+        ``now`` (a simulation's clock; live there is nothing held back)."""
+        closed = self._closed
+        while closed and closed[0].visible <= now:
+            held = closed.popleft()
+            self._outcomes[held.outcome.signal_id] = self._learn_realized(held.opened,
+                                                                          held.outcome)
+            self._step(now)
+
+    def _learn_realized(self, opened: _Open, outcome: RealizedOutcome) -> RealizedOutcome:
+        """Show a learnable closed trade to the guard, then learn it unless the guard froze."""
+        if not self._supervise_realized(opened, outcome.profit_ratio, outcome.win):
+            return replace(outcome, status=LearnStatus.QUARANTINED)
+        self._learn(opened.signal, outcome.profit_ratio, outcome.win, outcome.weight)
+        return replace(outcome, status=LearnStatus.LEARNED)
+
+    def _learn(self, signal: Signal, profit_ratio: float, win: bool, weight: float) -> None:
+        x = self._input(signal.pair, signal.features)  # type: ignore[arg-type]
+        self.learner_for(signal.pair).learn_one(x, win, w=weight)
+        self.sizes_for(signal.pair).learn_one(profit_ratio, win)
 
     def _supervise_realized(self, opened: _Open, profit_ratio: float, win: bool) -> bool:
         """Feed the guard a closed trade; whether the challenger may learn from it."""
@@ -442,6 +555,7 @@ class FeedbackLoop:
         signal, decision = opened.signal, opened.decision
         return self._supervisor.observe_realized(
             self._key(signal.pair), signal.signal_id, signal.features,  # type: ignore[arg-type]
+            self._input(signal.pair, signal.features),  # type: ignore[arg-type]
             win, profit_ratio, self.stake_factor(decision),
             decision.reason is DecisionReason.HOLDOUT,
         )
@@ -467,12 +581,15 @@ class FeedbackLoop:
     ) -> ShadowRecord:
         """Record a signal's shadow outcome (its triple barrier was touched by ``now``).
 
-        Shadow outcomes are never learned; they are the unbiased stream the guard
-        evaluates on. A second report of the same signal returns the first record.
+        The guard evaluates on every shadow outcome (the unbiased stream). With ``labels:
+        "all"`` a skipped signal is learned from it (unless the guard is frozen); a taken one
+        is learned from its trade instead. A second report of the same signal returns the
+        first record.
         """
         known = self._shadows.get(signal_id)
         if known is not None:
             return known
+        self.tick(now)
         decision = self._decisions.get(signal_id)
         record = ShadowRecord(
             signal_id=signal_id,
@@ -482,14 +599,22 @@ class FeedbackLoop:
             observed_at=now,
             taken=bool(decision and decision.take),
             probability=decision.probability if decision else None,
+            weight=outcome_weight(profit_ratio, self._settings.sample_weight),
         )
-        self._shadows[signal_id] = record
         features = self._features.pop(signal_id, None)
         if self._supervisor is not None and features is not None:
             self._supervisor.observe_shadow(
-                self._key(record.pair), signal_id, features, record.win, profit_ratio,
-                record.taken,
+                self._key(record.pair), signal_id,
+                self._input(record.pair, features), record.win, profit_ratio, record.taken,
             )
+        skipped = self._skipped.pop(signal_id, None)
+        if skipped is not None and math.isfinite(profit_ratio) and (
+            self._supervisor is None or self._supervisor.learning_allowed
+        ):
+            self._learn(skipped.signal, profit_ratio, record.win, record.weight)
+            record = replace(record, learned=True)
+        self._shadows[signal_id] = record
+        if self._supervisor is not None and (features is not None or record.learned):
             self._step(now)
         return record
 
@@ -504,6 +629,7 @@ class FeedbackLoop:
             "explored": sum(d.reason is DecisionReason.EXPLORE for d in decisions),
             "outcomes": len(self._outcomes),
             "learned": sum(o.learned for o in outcomes),
+            "shadows_learned": sum(r.learned for r in self._shadows.values()),
             "not_learned": sum(not o.learned for o in outcomes),
             "open": len(self._open),
             "shadows": len(self._shadows),

@@ -31,7 +31,7 @@ from freqtrade_feedback.guard.paired_loss import PairedLoss
 from freqtrade_feedback.guard.self_fit_gap import SelfFitGap
 from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
 from freqtrade_feedback.learner import OnlineLearner
-from freqtrade_feedback.typing import Features
+from freqtrade_feedback.typing import Features, ModelInput
 
 EPSILON = 1e-4
 PROMOTE_EVERY = 100
@@ -186,7 +186,7 @@ class Supervisor:
         """The champion once there is one; before the first promotion, the challenger."""
         return self._champions.get(key) or self.challenger(key)
 
-    def win_probability(self, learner: OnlineLearner, signal_id: str, features: Features) -> float:
+    def win_probability(self, learner: OnlineLearner, signal_id: str, x: ModelInput) -> float:
         """``learner``'s probability of a win for the signal, predicted once per model state.
 
         The same signal is scored at its decision, at its shadow outcome and at its trade, by
@@ -200,7 +200,7 @@ class Supervisor:
             known = self._predicted[signal_id] = {}
         p = known.get(state)
         if p is None:
-            p = known[state] = learner.predict_proba_one(features)[True]
+            p = known[state] = learner.predict_proba_one(x)[True]
         return p
 
     def forget(self, signal_ids: Iterable[str]) -> None:
@@ -251,11 +251,12 @@ class Supervisor:
         if features:
             self._detectors["coverage"].update(features, False)
 
-    def observe_realized(self, key: str, signal_id: str, features: Features, win: bool,
-                         profit: float, stake: float, holdout: bool) -> bool:
-        """A closed trade; returns whether the challenger may learn from it."""
+    def observe_realized(self, key: str, signal_id: str, features: Features, x: ModelInput,
+                         win: bool, profit: float, stake: float, holdout: bool) -> bool:
+        """A closed trade (``features`` for the coverage detector, ``x`` what the learners
+        read); returns whether the challenger may learn from it."""
         if not holdout:
-            p = self.win_probability(self.challenger(key), signal_id, features)
+            p = self.win_probability(self.challenger(key), signal_id, x)
             self._detectors["self_fit_gap"].update(float(win) - p, False)
         shadow = self._shadow.pop(signal_id, None)
         if shadow is None:
@@ -268,11 +269,11 @@ class Supervisor:
             self._detectors["coverage"].update(features, True)
         return allowed
 
-    def observe_shadow(self, key: str, signal_id: str, features: Features, win: bool,
+    def observe_shadow(self, key: str, signal_id: str, x: ModelInput, win: bool,
                        profit: float, taken: bool) -> None:
         """A shadow outcome: the unbiased yardstick for champion, challenger and calibration."""
-        p_challenger = self.win_probability(self.challenger(key), signal_id, features)
-        p_champion = self.win_probability(self.decider(key), signal_id, features)
+        p_challenger = self.win_probability(self.challenger(key), signal_id, x)
+        p_champion = self.win_probability(self.decider(key), signal_id, x)
         loss = log_loss(p_challenger, win)
         if key in self._champions:
             self._detectors["paired_loss"].update(loss, log_loss(p_champion, win))

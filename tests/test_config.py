@@ -26,7 +26,11 @@ def test_schema_defaults_equal_settings_defaults(schema: dict, settings: type) -
         if dataclasses.is_dataclass(value):
             assert prop["default"] == {}
             continue
-        assert prop["default"] == (dict(value) if field.name == "learner_params" else value)
+        if field.name == "learner_params":
+            value = dict(value)
+        elif isinstance(value, tuple):  # JSON has lists
+            value = list(value)
+        assert prop["default"] == value
     assert set(schema["properties"]) == {f.name for f in dataclasses.fields(settings)}
 
 

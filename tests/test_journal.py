@@ -85,11 +85,14 @@ def _journal(folder: Path, settings: FeedbackSettings | None = None) -> Journal:
 
 
 def _fingerprint(journal: Journal) -> list[tuple[str, int, list[float]]]:
-    """Each learner's count and its probabilities on fixed probes: equal only if equal."""
+    """Each learner's count and its probabilities on fixed probes: equal only if equal (one
+    learner per pair, or one for both with the global scope)."""
+    loop = journal.loop
+    keys = {loop.learner_key(pair): pair for pair in ("BTC/USDT", "ETH/USDT")}
     return [
-        (pair, journal.loop.learner_for(pair).n_learned,
-         [journal.loop.learner_for(pair).predict_proba_one(x)[True] for x in PROBES])
-        for pair in ("BTC/USDT", "ETH/USDT")
+        (key, loop.learner_for(pair).n_learned,
+         [loop.learner_for(pair).predict_proba_one({**x, "pair": pair})[True] for x in PROBES])
+        for key, pair in keys.items()
     ]
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Connection, text
 
+from freqtrade_feedback.edge import Edge
 from freqtrade_feedback.exceptions import LedgerError
 from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
 from freqtrade_feedback.labels import LearnStatus, RealizedOutcome, ShadowRecord
@@ -23,6 +24,7 @@ from freqtrade_feedback.ledger import (
     realized_key,
     shadow_key,
 )
+from freqtrade_feedback.ledger.schema import V2_COLUMNS
 from freqtrade_feedback.loop import Decision, DecisionReason, Signal
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -116,8 +118,8 @@ def test_signals_decisions_and_learning_steps_are_idempotent(ledger: Ledger) -> 
     key = realized_key(0, "exit-0")
     assert ledger.mark_learned(key, scope="pair", learner_key=PAIR, now=T0, n_learned=9) is False
     assert ledger.counts() == {
-        "signals": 2, "decisions": 2, "outcomes": 2, "learned": 1, "not_learned": 1,
-        "shadows": 0, "guard_events": 0, "checkpoints": 0,
+        "signals": 2, "decisions": 2, "outcomes": 2, "learned": 1, "shadows_learned": 0,
+        "not_learned": 1, "shadows": 0, "guard_events": 0, "checkpoints": 0,
     }
 
 
@@ -235,8 +237,8 @@ def _version(path: Path) -> str:
 
 
 def test_new_ledger_is_stamped_with_the_current_version(ledger: Ledger, tmp_path: Path) -> None:
-    assert SCHEMA_VERSION == 1
-    assert _version(tmp_path / "ledger.sqlite") == "1"
+    assert SCHEMA_VERSION == 2
+    assert _version(tmp_path / "ledger.sqlite") == "2"
 
 
 def test_newer_schema_is_refused_with_versions_and_fix(url: str, tmp_path: Path) -> None:
@@ -254,7 +256,8 @@ def test_newer_schema_is_refused_with_versions_and_fix(url: str, tmp_path: Path)
 def test_older_schema_is_migrated_by_the_registered_chain(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A fake v0 ledger lacks the outcomes' ``reason`` column; the v0 -> v1 step adds it."""
+    """A fake v0 ledger lacks the outcomes' ``reason`` column; the v0 -> v1 step adds it, and
+    the real v1 -> v2 step follows."""
     path = tmp_path / "ledger.sqlite"
     Ledger(url).close()
     with sqlite3.connect(path) as conn:
@@ -269,9 +272,34 @@ def test_older_schema_is_migrated_by_the_registered_chain(
     monkeypatch.setitem(MIGRATIONS, 0, v0_to_v1)
     with Ledger(url) as migrated:
         assert migrated.record_outcome(_outcome(1), key="trade:1:a", reason="kept") is True
-    assert ran == [0] and _version(path) == "1"
+    assert ran == [0] and _version(path) == "2"
     with Ledger(url):  # already current: the migration does not run again
         assert ran == [0]
+
+
+def test_a_version_1_ledger_gains_the_expected_profit_columns(url: str, tmp_path: Path) -> None:
+    """Version 2 records the expected-profit rule's estimate on each decision and a shadow
+    outcome's weight; a version 1 ledger gets the columns, its rows kept (NULL, weight 1)."""
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(url) as ledger:
+        ledger.record_signal(Signal("BTC/USDT", T0, features={"x": 1.0}))
+        ledger.record_decision(Decision("BTC/USDT|long|2024-01-01T00:00Z", True,
+                                        DecisionReason.MODEL, 0.6, 1.0, T0))
+    with sqlite3.connect(path) as conn:
+        for table, columns in V2_COLUMNS.items():
+            for column in columns:
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    _set_version(path, 1)
+    with Ledger(url) as migrated:
+        signal, decision = migrated.signal("BTC/USDT|long|2024-01-01T00:00Z")  # type: ignore[misc]
+        assert decision.probability == 0.6 and decision.edge is None
+        edge = Edge(0.001, 0.0005, 0.01, -0.02)
+        later = Signal("BTC/USDT", T0 + timedelta(hours=1), features={"x": 2.0})
+        migrated.record_signal(later)
+        migrated.record_decision(Decision(later.signal_id, False, DecisionReason.MODEL, 0.4,
+                                          0.05, T0, 3, edge))
+        assert migrated.signal(later.signal_id)[1].edge == edge  # type: ignore[index]
+    assert _version(path) == "2"
 
 
 def test_older_schema_without_a_migration_is_refused(url: str, tmp_path: Path) -> None:

@@ -183,10 +183,12 @@ def test_stake_factor_follows_confidence_within_bounds() -> None:
     assert FeedbackLoop(FeedbackSettings()).stake_factor(good) == 1.0
 
 
-def test_shadow_outcomes_are_recorded_for_every_signal_and_never_learned() -> None:
+def test_shadow_outcomes_are_recorded_for_every_signal_and_with_realized_labels_never_learned(
+) -> None:
     for threshold, taken in ((0.0, True), (1.0, False)):
         loop = FeedbackLoop(FeedbackSettings(min_outcomes=0, threshold=threshold,
-                                             explore_share=0.0))
+                                             explore_share=0.0, rule="probability",
+                                             labels="realized"))
         loop.learner_for("BTC/USDT").learn_one({"x": 1.0}, True)
         signal = _signal(0)
         assert loop.on_signal(signal, now=T0).take is taken
@@ -194,6 +196,25 @@ def test_shadow_outcomes_are_recorded_for_every_signal_and_never_learned() -> No
         assert record.taken is taken and not record.win and record.probability is not None
         assert loop.on_shadow(signal.signal_id, profit_ratio=5.0, now=T0) is record
         assert loop.learner_for("BTC/USDT").n_learned == 1 and loop.summary()["shadows"] == 1
+
+
+def test_with_labels_from_every_signal_a_skipped_signal_learns_its_shadow_a_taken_one_its_trade(
+) -> None:
+    """``labels: "all"`` (the default): the learner is not blind to what it skips."""
+    for threshold, taken in ((0.0, True), (1.0, False)):
+        loop = FeedbackLoop(FeedbackSettings(min_outcomes=0, threshold=threshold,
+                                             explore_share=0.0, rule="probability"))
+        loop.learner_for("BTC/USDT").learn_one({"x": 1.0}, True)
+        signal = _signal(0)
+        assert loop.on_signal(signal, now=T0).take is taken
+        record = loop.on_shadow(signal.signal_id, profit_ratio=-0.01, now=T0 + FIVE)
+        assert record.learned is not taken and record.taken is taken
+        assert loop.learner_for("BTC/USDT").n_learned == (1 if taken else 2)
+        assert loop.sizes_for("BTC/USDT").n == (0 if taken else 1)
+        assert loop.n_learned == (0 if taken else 1)  # the learn_one by hand is not an outcome
+        if taken:
+            outcome = loop.on_trade_closed(signal.signal_id, profit_ratio=-0.02, now=T0 + FIVE)
+            assert outcome.learned and loop.learner_for("BTC/USDT").n_learned == 2
 
 
 def test_a_forgotten_signal_gets_no_learned_outcome() -> None:
@@ -221,8 +242,8 @@ def test_reconfigure_keeps_the_learners_for_a_new_threshold_and_starts_over_for_
     assert loop.reconfigure(FeedbackSettings(min_outcomes=10, threshold=0.7))
     assert loop.settings.threshold == 0.7
     assert (loop.n_learned, len(loop.decisions)) == (learned, decided) and learned > 0
-    assert not loop.reconfigure(FeedbackSettings(min_outcomes=10, scope="global"))
-    assert loop.settings.scope == "global"
+    assert not loop.reconfigure(FeedbackSettings(min_outcomes=10, scope="pair"))
+    assert loop.settings.scope == "pair"
     assert (loop.n_learned, loop.decisions) == (0, [])
 
 

@@ -138,7 +138,8 @@ def test_no_module_uses_another_modules_private_names() -> None:
 
 
 LAYERS = {
-    "core": {"config", "features", "labels", "learner", "loop", "events", "supervisor", "guard",
+    "core": {"config", "edge", "features", "labels", "learner", "loop", "events", "supervisor",
+             "guard",
              "shadow", "validation", "exceptions", "typing", "metrics", "runs", "csvfile",
              "parameters"},
     "lab": {"lab"},

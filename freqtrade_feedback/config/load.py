@@ -8,7 +8,7 @@ out of range; then cross-key rules that a schema cannot express. Every error nam
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import jsonschema
 
@@ -41,14 +41,20 @@ def _allowed(schema: Mapping[str, Any]) -> str:
     return f"{article} {kinds}"
 
 
+RENAMED: Final = {"default_features": "features"}
+"""Keys of earlier releases, and the key that replaced each: named in the error."""
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         known = set(error.schema["properties"])
         unknown = sorted(set(error.instance) - known)
         prefix = _key(error)
+        renamed = "".join(f" '{prefix}.{k}' was replaced by '{prefix}.{RENAMED[k]}' (see "
+                          "docs/configuration.md)." for k in unknown if k in RENAMED)
         return (
-            f"Unknown key {', '.join(f'{prefix}.{k}' for k in unknown)!s} in the config. "
-            f"Allowed keys: {', '.join(sorted(known))}."
+            f"Unknown key {', '.join(f'{prefix}.{k}' for k in unknown)!s} in the config."
+            f"{renamed} Allowed keys: {', '.join(sorted(known))}."
         )
     prop: Mapping[str, Any] = SCHEMA
     for part in error.absolute_path:
@@ -86,6 +92,8 @@ def load_settings(raw: Mapping[str, Any] | None) -> FeedbackSettings:
     values["guard"] = GuardSettings(**values.get("guard", {}))
     if values.get("feature_columns") is not None:
         values["feature_columns"] = tuple(values["feature_columns"])
+    if "features" in values:
+        values["features"] = tuple(values["features"])
     settings = FeedbackSettings(**values)
     _check_learner(settings)
     return settings

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
-from freqtrade_feedback.config.settings import FeedbackSettings
+from freqtrade_feedback.config.settings import FEATURE_SETS, FeedbackSettings
 from freqtrade_feedback.learner import LEARNERS
 
 _GUARD: Final[dict[str, Any]] = {
@@ -99,12 +99,36 @@ _FEEDBACK: Final[dict[str, Any]] = {
             "description": "Keyword arguments of the chosen learner (see the docs for each "
             "learner's keys), e.g. {\"l2\": 0.001, \"lr\": 0.05} for 'logistic'.",
         },
+        "rule": {
+            "type": "string",
+            "enum": ["expected_profit", "probability"],
+            "description": "How the gate decides. 'expected_profit': take a signal when its "
+            "expected net profit, P(win) x the mean win + (1 - P(win)) x the mean loss (both "
+            "learned from outcomes), is at least min_edge, or within skip_confidence standard "
+            "errors of it. 'probability': take it when P(win) is at least threshold.",
+        },
+        "min_edge": {
+            "type": "number",
+            "minimum": -0.1,
+            "maximum": 0.1,
+            "description": "Expected net profit ratio per trade a signal must reach under the "
+            "'expected_profit' rule (0.001 = 0.1%).",
+        },
+        "skip_confidence": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 5,
+            "description": "Standard errors by which a signal's expected profit must fall short "
+            "of min_edge before it is skipped ('expected_profit' rule). The sizes of wins and "
+            "losses are estimated from a limited number of outcomes; 0 skips on the point "
+            "estimate, which costs a strategy that lives on rare large wins its best trades.",
+        },
         "threshold": {
             "type": "number",
             "minimum": 0,
             "maximum": 1,
-            "description": "A signal is taken when the model's probability of a win is at least "
-            "this value.",
+            "description": "Under the 'probability' rule, a signal is taken when the model's "
+            "probability of a win is at least this value.",
         },
         "min_outcomes": {
             "type": "integer",
@@ -127,12 +151,21 @@ _FEEDBACK: Final[dict[str, Any]] = {
             "decided by a seeded coin flip, with the propensity recorded. Keeps a learner "
             "that only learns from what it takes from starving itself.",
         },
+        "labels": {
+            "type": "string",
+            "enum": ["all", "realized"],
+            "description": "What the learner learns from. 'all': every signal, a taken one from "
+            "its trade's realized outcome, a skipped one from its shadow outcome (what it would "
+            "have made under the strategy's exits). 'realized': only the trades the gate took "
+            "(selective labels: the learner never sees what it skips).",
+        },
         "scope": {
             "type": "string",
             "enum": ["pair", "global"],
-            "description": "'pair': one learner per pair (decisions on a pair depend only on "
-            "that pair's trades; passes freqtrade lookahead-analysis). 'global': one learner "
-            "shared by all pairs (learns faster; lookahead-analysis flags it by construction).",
+            "description": "'global': one learner shared by all pairs (learns from every pair's "
+            "outcomes; tells pairs apart through the 'pair' feature set). 'pair': one learner "
+            "per pair. Either way an outcome reaches the gate from the candle after the one in "
+            "which it closed.",
         },
         "sample_weight": {
             "type": "string",
@@ -165,10 +198,22 @@ _FEEDBACK: Final[dict[str, Any]] = {
             "values, an internal error): 'take' lets the primary strategy trade alone "
             "(fail-open), 'skip' makes no new entry (fail-closed).",
         },
-        "default_features": {
-            "type": "boolean",
-            "description": "Add the default TA-Lib feature columns (fb_*) after the strategy's "
-            "populate_indicators.",
+        "features": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(FEATURE_SETS)},
+            "uniqueItems": True,
+            "description": "Feature sets the plugin adds after the strategy's "
+            "populate_indicators: 'market' (the market pair's 1-day and 7-day return and 1-day "
+            "volatility, from its 1h candles), 'pair' (the pair as a categorical input), "
+            "'time' (hour of day and weekend), 'ta' (nine TA-Lib indicators of the pair). "
+            "Columns of your own whose names start with 'fb_' are features too.",
+        },
+        "market_pair": {
+            "type": ["string", "null"],
+            "minLength": 3,
+            "description": "The pair whose candles describe the market for the 'market' "
+            "features. null: BTC quoted in the stake currency (BTC/USDT; BTC/USDT:USDT in "
+            "futures).",
         },
         "feature_columns": {
             "type": ["array", "null"],

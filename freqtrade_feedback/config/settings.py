@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from freqtrade_feedback.typing import Fallback, Scope
+from freqtrade_feedback.typing import Fallback, Labels, Rule, Scope
+
+FEATURE_SETS = ("market", "pair", "time", "ta")
+"""The feature sets the plugin can add (``features``): the market's state (the market pair's
+returns and volatility), the pair itself (a categorical input), the time of day and week, and
+nine generic TA-Lib indicators of the pair."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +45,22 @@ class FeedbackSettings:
     enabled: bool = True
     learner: str = "logistic"
     learner_params: Mapping[str, Any] = field(default_factory=dict)
+    rule: Rule = "expected_profit"
+    min_edge: float = 0.0
+    skip_confidence: float = 1.0
     threshold: float = 0.5
     min_outcomes: int = 30
     min_profit: float = 0.0
     explore_share: float = 0.05
-    scope: Scope = "pair"
+    labels: Labels = "all"
+    scope: Scope = "global"
     sample_weight: str = "uniform"
     stake_scaling: bool = False
     stake_factor_min: float = 0.5
     stake_factor_max: float = 1.5
     fallback: Fallback = "take"
-    default_features: bool = True
+    features: tuple[str, ...] = ("market", "pair")
+    market_pair: str | None = None
     feature_columns: tuple[str, ...] | None = None
     guard: GuardSettings = field(default_factory=GuardSettings)
     ledger_url: str | None = None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy import URL, Engine, exc, func, select
 from sqlalchemy.orm import Session
 
+from freqtrade_feedback.edge import Edge
 from freqtrade_feedback.exceptions import LedgerError
 from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
 from freqtrade_feedback.ledger import queries
@@ -43,6 +44,22 @@ from freqtrade_feedback.loop import Decision, DecisionReason, Signal
 
 if TYPE_CHECKING:
     from freqtrade_feedback.labels import RealizedOutcome, ShadowRecord
+
+
+def _edge_columns(edge: Edge | None) -> dict[str, float | None]:
+    """A decision's expected profit as the decisions table stores it (NULL without one)."""
+    if edge is None:
+        return {"expected_profit": None, "edge_error": None, "win_size": None, "loss_size": None}
+    return {"expected_profit": finite_or_none(edge.value), "edge_error": finite_or_none(edge.error),
+            "win_size": finite_or_none(edge.win_size), "loss_size": finite_or_none(edge.loss_size)}
+
+
+def _edge(row: DecisionRow) -> Edge | None:
+    """The expected profit a recorded decision weighed, or ``None``."""
+    if row.expected_profit is None:
+        return None
+    return Edge(row.expected_profit, row.edge_error or 0.0, row.win_size or 0.0,
+                row.loss_size or 0.0)
 
 
 def _insert_once(session: Session, row: Base, exists: Callable[[], bool]) -> bool:
@@ -174,6 +191,7 @@ class Ledger:
             probability=decision.probability, propensity=decision.propensity,
             decided_at=require_aware("decided_at", decision.decided_at),
             trained_on=decision.trained_on,
+            **_edge_columns(decision.edge),
         )
         with self._uow.write("record a decision") as s:
             return _insert_once(s, row, lambda: s.get(DecisionRow, decision.signal_id) is not None)
@@ -204,7 +222,7 @@ class Ledger:
             key=key, signal_id=shadow.signal_id, pair=shadow.pair,
             profit_ratio=finite_or_none(shadow.profit_ratio), win=shadow.win,
             taken=shadow.taken, probability=shadow.probability, status=status,
-            released_at=require_aware("observed_at", shadow.observed_at),
+            released_at=require_aware("observed_at", shadow.observed_at), weight=shadow.weight,
         )
         with self._uow.write(f"record the shadow {key!r}") as s:
             return _insert_once(s, row, lambda: queries.has_key(s, ShadowRow, key))
@@ -223,7 +241,7 @@ class Ledger:
             learned_at=require_aware("now", now), n_learned=n_learned,
         )
         with self._uow.write(f"mark the outcome {key!r} learned") as s:
-            if not queries.has_key(s, OutcomeRow, key):
+            if not (queries.has_key(s, OutcomeRow, key) or queries.has_key(s, ShadowRow, key)):
                 raise LedgerError(
                     f"Cannot mark the outcome {key!r} learned in the ledger {self.where}: it "
                     f"was never recorded. Call record_outcome first, in the same transaction."
@@ -315,7 +333,7 @@ class Ledger:
                             features=features)
             decision = Decision(decided.signal_id, decided.take, DecisionReason(decided.reason),
                                 decided.probability, decided.propensity, decided.decided_at,
-                                decided.trained_on)
+                                decided.trained_on, _edge(decided))
         return signal, decision
 
     def learn_steps(self, *, after: int = 0) -> list[LearnStep]:

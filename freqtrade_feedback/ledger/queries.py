@@ -35,14 +35,19 @@ def _count(session: Session, model: type) -> int:
 
 
 def counts(session: Session) -> dict[str, int]:
-    """Rows per kind; ``not_learned`` are outcomes without a learning step."""
+    """Rows per kind: ``learned`` counts every learning step, ``shadows_learned`` those of
+    shadow outcomes (skipped signals), ``not_learned`` the realized outcomes without one."""
     outcomes, learned = _count(session, OutcomeRow), _count(session, LearnStepRow)
+    shadows_learned = session.scalar(
+        select(func.count()).select_from(LearnStepRow)
+        .join(ShadowRow, ShadowRow.key == LearnStepRow.outcome_key)) or 0
     return {
         "signals": _count(session, SignalRow),
         "decisions": _count(session, DecisionRow),
         "outcomes": outcomes,
         "learned": learned,
-        "not_learned": outcomes - learned,
+        "shadows_learned": shadows_learned,
+        "not_learned": outcomes - (learned - shadows_learned),
         "shadows": _count(session, ShadowRow),
         "guard_events": _count(session, GuardEventRow),
         "checkpoints": _count(session, CheckpointRow),
@@ -61,22 +66,26 @@ def not_learned_by_status(session: Session) -> dict[str, int]:
 
 
 def learn_steps(session: Session, after: int) -> list[LearnStep]:
-    stmt = (
-        select(LearnStepRow, OutcomeRow, SignalRow.features)
-        .join(OutcomeRow, OutcomeRow.key == LearnStepRow.outcome_key)
-        .outerjoin(SignalRow, SignalRow.signal_id == OutcomeRow.signal_id)
-        .where(LearnStepRow.id > after)
-        .order_by(LearnStepRow.id)
-    )
-    return [
-        LearnStep(
-            position=step.id, outcome_key=step.outcome_key, scope=step.scope,
-            learner_key=step.learner_key, learned_at=step.learned_at, n_learned=step.n_learned,
-            signal_id=outcome.signal_id, features=features, win=outcome.win,
-            weight=outcome.weight,
+    """The learning steps after position ``after``, realized and shadow ones, in order."""
+    steps = []
+    for outcome_table in (OutcomeRow, ShadowRow):
+        stmt = (
+            select(LearnStepRow, outcome_table, SignalRow.features)
+            .join(outcome_table, outcome_table.key == LearnStepRow.outcome_key)
+            .outerjoin(SignalRow, SignalRow.signal_id == outcome_table.signal_id)
+            .where(LearnStepRow.id > after)
         )
-        for step, outcome, features in session.execute(stmt)
-    ]
+        steps += [
+            LearnStep(
+                position=step.id, outcome_key=step.outcome_key, scope=step.scope,
+                learner_key=step.learner_key, learned_at=step.learned_at,
+                n_learned=step.n_learned, signal_id=outcome.signal_id, pair=outcome.pair,
+                features=features, profit_ratio=outcome.profit_ratio, win=outcome.win,
+                weight=outcome.weight,
+            )
+            for step, outcome, features in session.execute(stmt)
+        ]
+    return sorted(steps, key=lambda step: step.position)
 
 
 def checkpoint(row: CheckpointRow) -> Checkpoint:

@@ -52,8 +52,11 @@ class LearnStep:
     learned_at: datetime
     n_learned: int
     signal_id: str
+    pair: str
     features: Features | None
     """``None`` when the signal was not recorded; a non-finite value was stored as ``None``."""
+    profit_ratio: float | None
+    """The outcome's net profit ratio (a realized or a shadow one): the sizes learn it."""
     win: bool
     weight: float
 

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-from sqlalchemy import Connection, Engine, exc, inspect, select
+from sqlalchemy import Connection, Engine, exc, inspect, select, text
 
 from freqtrade_feedback.exceptions import LedgerError
 from freqtrade_feedback.ledger.engine import storage_errors
@@ -30,14 +30,32 @@ from freqtrade_feedback.ledger.tables import Base, MetaRow
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The version this code reads and writes."""
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+V2_COLUMNS: Final = {
+    "feedback_decisions": {"expected_profit": "FLOAT", "edge_error": "FLOAT",
+                           "win_size": "FLOAT", "loss_size": "FLOAT"},
+    "feedback_shadows": {"weight": "FLOAT NOT NULL DEFAULT 1.0"},
+}
+"""Version 2: the expected-profit rule's estimate on each decision, and the weight of a shadow
+outcome (a skipped signal is learned from it)."""
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Add the columns of version 2 that are missing (plain ``ALTER TABLE``: SQLite and
+    PostgreSQL both add a nullable or defaulted column in place)."""
+    for table, columns in V2_COLUMNS.items():
+        present = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, kind in columns.items():
+            if name not in present:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
 """``from_version -> migrate(connection)``: brings a ledger from that version to the next.
 
-Version 1 is the first released schema, so the chain is empty; version 2 will register
-``MIGRATIONS[1]``. A test may register a fake step (``monkeypatch.setitem``).
+A test may register a fake step (``monkeypatch.setitem``).
 """
 
 _VERSION_KEY: Final = "schema_version"

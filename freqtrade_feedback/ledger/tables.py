@@ -114,6 +114,11 @@ class DecisionRow(Base):
     propensity: Mapped[float]
     decided_at: Mapped[datetime]
     trained_on: Mapped[int]
+    expected_profit: Mapped[float | None]
+    """The ``expected_profit`` rule's estimate (``None``: another rule, or no sizes yet)."""
+    edge_error: Mapped[float | None]
+    win_size: Mapped[float | None]
+    loss_size: Mapped[float | None]
 
 
 class OutcomeRow(Base):
@@ -135,7 +140,8 @@ class OutcomeRow(Base):
 
 
 class ShadowRow(Base):
-    """What a signal would have made (its triple barrier), taken or not; never learned."""
+    """What a signal would have made under the strategy's exits, taken or not; learned (a
+    skipped signal, ``labels: "all"``) when a learning step names its key."""
 
     __tablename__ = "feedback_shadows"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -148,6 +154,7 @@ class ShadowRow(Base):
     probability: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(32))
     released_at: Mapped[datetime]
+    weight: Mapped[float] = mapped_column(default=1.0)
 
 
 class LearnStepRow(Base):
