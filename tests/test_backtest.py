@@ -1,4 +1,5 @@
-"""The plugin inside the real Freqtrade backtesting engine, on real Binance candles."""
+"""The plugin inside the real Freqtrade backtesting engine, on real Binance candles (the
+project's seeded synthetic market where ``../shared/data`` is absent: the same assertions)."""
 
 from __future__ import annotations
 
@@ -212,14 +213,14 @@ def test_guarded_backtest_records_shadows_for_every_signal_without_lookahead(
 
 
 def test_a_bot_that_failed_before_bot_start_cleans_up_without_the_plugin(
-    binance_5m: Path, user_data: Path,
+    candles_5m: Path, user_data: Path,
 ) -> None:
     """Freqtrade calls ft_bot_cleanup after a failed start too: no adapter, nothing to do."""
     from freqtrade.resolvers import StrategyResolver
 
     from freqtrade_feedback.backtest import backtest_config
 
-    config = backtest_config(CONFIG, strategy="FeedbackSampleStrategy", datadir=binance_5m,
+    config = backtest_config(CONFIG, strategy="FeedbackSampleStrategy", datadir=candles_5m,
                              strategy_path=STRATEGIES, user_data_dir=user_data)
     strategy = StrategyResolver.load_strategy(config)
     strategy.ft_bot_cleanup()

@@ -3,7 +3,8 @@ random points and restarted each time, learns every closed trade exactly once, a
 the learner of a run that was never interrupted.
 
 One pair over two days of real 5m candles (a few trades) keeps it near two minutes: each
-restart pays Freqtrade's start-up.
+restart pays Freqtrade's start-up. Without ``../shared/data`` it runs on two days of the
+project's synthetic market that hold a few trades too.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, STRATEGIES
+from conftest import CONFIG, STRATEGIES, real_data
 
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.journal import Journal
 
 TIMERANGE = "20240110-20240112"
+SYNTHETIC_TIMERANGE = "20240128-20240130"
+"""The same two days hold no ETH trade on the synthetic market; these hold three."""
 PROBES = [{"fb_rsi": r / 100.0} for r in range(10, 100, 20)]
 
 _DRIVER = """
@@ -60,26 +63,27 @@ def _fingerprint(journal: Journal) -> list[tuple[int, list[float]]]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_twenty_points_learns_each_closed_trade_once(binance_5m: Path,
+def test_sigkill_at_twenty_points_learns_each_closed_trade_once(candles_5m: Path,
                                                                  tmp_path: Path) -> None:
     config = json.loads(CONFIG.read_text(encoding="utf-8"))
     config["exchange"]["pair_whitelist"] = ["ETH/USDT"]
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
     script = tmp_path / "driver.py"
-    script.write_text(_DRIVER.format(timerange=TIMERANGE), encoding="utf-8")
+    timerange = TIMERANGE if real_data() else SYNTHETIC_TIMERANGE
+    script.write_text(_DRIVER.format(timerange=timerange), encoding="utf-8")
     whole, killed = tmp_path / "whole.sqlite", tmp_path / "killed.sqlite"
     whole_data, killed_data = tmp_path / "whole_user_data", tmp_path / "killed_user_data"
     whole_data.mkdir()
     killed_data.mkdir()  # each run has its ledger in its own user_data
     stamps = [int(s) for s in
-              _run(script, config_path, binance_5m, whole, whole_data).communicate()[0].split()]
+              _run(script, config_path, candles_5m, whole, whole_data).communicate()[0].split()]
     total = len(stamps)
 
     rng = random.Random(5)
     points = sorted(rng.sample(range(3, total - 3), 20))
     for point in points:
-        process = _run(script, config_path, binance_5m, killed, killed_data)
+        process = _run(script, config_path, candles_5m, killed, killed_data)
         assert process.stdout is not None
         for line in process.stdout:  # each processed candle's open time
             if stamps.index(int(line)) >= point:
@@ -87,7 +91,7 @@ def test_sigkill_at_twenty_points_learns_each_closed_trade_once(binance_5m: Path
         time.sleep(rng.uniform(0.0, 0.2))  # inside the next candle or two: ticks, fills
         process.send_signal(signals.SIGKILL)
         process.wait()
-    _run(script, config_path, binance_5m, killed, killed_data).communicate()
+    _run(script, config_path, candles_5m, killed, killed_data).communicate()
 
     reference, resumed = _journal(whole_data, config), _journal(killed_data, config)
     trades = reference.ledger.counts()["outcomes"]

@@ -37,7 +37,7 @@ def _lookahead(scope: str, data: Path, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("scope", "biased"), [("pair", "False"), ("global", "True")])
-def test_lookahead_analysis(scope: str, biased: str, binance_5m: Path, tmp_path: Path) -> None:
-    row = _lookahead(scope, binance_5m, tmp_path)
+def test_lookahead_analysis(scope: str, biased: str, candles_5m: Path, tmp_path: Path) -> None:
+    row = _lookahead(scope, candles_5m, tmp_path)
     assert int(row["total_signals"]) >= 10
     assert row["has_bias"] == biased, row
