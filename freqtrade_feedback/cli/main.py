@@ -19,6 +19,8 @@ from freqtrade_feedback.exceptions import ConfigError, FeatureError, FeedbackErr
 logger = logging.getLogger("freqtrade_feedback")
 
 COMMANDS: dict[str, str] = {
+    "init": "Ready a Freqtrade user_data folder: the hyperopt loss, the config's feedback "
+    "section, a gated copy of a strategy.",
     "generate-data": "Write seeded synthetic candles in Freqtrade's format (the offline demo).",
     "offline": "Run any freqtrade subcommand with the market list read from disk.",
     "markets": "Save the exchange's market list to disk while online, for later offline runs.",
