@@ -254,19 +254,21 @@ def test_unknown_policy_and_scenario_names_are_refused() -> None:
         lab.run_policies("crash", 0)
 
 
-def test_naive_learner_collapses_in_selection_collapse() -> None:
-    """After the shock, the naive learner rejects most breakout signals it took in the same
-    stationary market (same seed, same signals), and books less than the static one."""
+def test_selective_learner_collapses_in_selection_collapse() -> None:
+    """After the shock, the selective learner (realized labels only) rejects most breakout
+    signals it took in the same stationary market (same seed, same signals), and books less
+    than the static one."""
     for seed in (0, 1, 3):
         collapse = lab.SelectionCollapse(seed=seed)
         start = collapse.onset_trade
         window = slice(start, start + 300)
         breakout = _breakout(collapse)[window]
-        naive = lab.run_scenario(collapse, "naive", seed)
-        calm = lab.run_scenario(lab.Stationary(seed=seed), "naive", seed)
+        selective = lab.run_scenario(collapse, "selective", seed)
+        calm = lab.run_scenario(lab.Stationary(seed=seed), "selective", seed)
         static = lab.run_scenario(collapse, "static", seed)
-        assert naive.take[window][breakout].mean() < 0.5 * calm.take[window][breakout].mean()
-        assert naive.booked[start:].sum() < static.booked[start:].sum()
+        assert (selective.take[window][breakout].mean()
+                < 0.5 * calm.take[window][breakout].mean())
+        assert selective.booked[start:].sum() < static.booked[start:].sum()
 
 
 def test_naive_learner_is_fooled_by_its_own_buying() -> None:

@@ -1,11 +1,13 @@
-"""The three policies the bias lab compares: static, naive and guarded loops.
+"""The four policies the bias lab compares: static, selective, naive and guarded loops.
 
-All three are ``FeedbackLoop``s with the same settings (``lab_settings``), so they differ only
+All four are ``FeedbackLoop``s with the same settings (``lab_settings``), so they differ only
 in how they learn:
 
 - ``static``: learns from its first ``STATIC_OUTCOMES`` closed trades, then never again;
-- ``naive``: the loop as it ships without a guard, learning from every closed trade it made,
-  with 5% exploration;
+- ``selective``: learns only from the trades it took (``labels: "realized"``, with 5%
+  exploration): the loop as it shipped before labels came from every signal;
+- ``naive``: the loop as it ships without a guard, learning every signal (a taken one from its
+  trade, a skipped one from its shadow outcome);
 - ``guarded``: the loop with its guard, built by :func:`guarded_loop`.
 """
 
@@ -110,8 +112,13 @@ def static_loop(seed: int) -> FeedbackLoop:
     return StaticLoop(lab_settings(seed), learn_outcomes=STATIC_OUTCOMES)
 
 
+def selective_loop(seed: int) -> FeedbackLoop:
+    """The selective policy: learns only from the trades it took (selective labels)."""
+    return FeedbackLoop(lab_settings(seed, labels="realized"))
+
+
 def naive_loop(seed: int) -> FeedbackLoop:
-    """The naive policy: the loop as it ships, learning from every trade it closes."""
+    """The naive policy: the loop as it ships without a guard, learning every signal."""
     return FeedbackLoop(lab_settings(seed))
 
 
@@ -120,7 +127,7 @@ def guarded_loop(seed: int) -> FeedbackLoop:
     return FeedbackLoop(lab_settings(seed, guard=GuardSettings(enabled=True)))
 
 
-POLICIES: Final = ("static", "naive", "guarded")
+POLICIES: Final = ("static", "selective", "naive", "guarded")
 """Policy names, in the order the reports show them."""
 
 
@@ -131,6 +138,7 @@ def make_loop(policy: str, seed: int) -> FeedbackLoop:
     """
     builders: dict[str, Callable[[int], FeedbackLoop]] = {
         "static": static_loop,
+        "selective": selective_loop,
         "naive": naive_loop,
         "guarded": guarded_loop,
     }

@@ -40,9 +40,11 @@ CSV_COLUMNS: Final = (
     "detection_delay",
     "freezes",
     "profit_static",
+    "profit_selective",
     "profit_naive",
     "profit_guarded",
     "trades_static",
+    "trades_selective",
     "trades_naive",
     "trades_guarded",
 )
@@ -213,7 +215,8 @@ ROLLING: Final = 100
 """Signals in the rolling acceptance rate."""
 BINS: Final = 10
 """Equal-mass bins of the calibration curve."""
-COLORS: Final = {"static": "#7f7f7f", "naive": "#d62728", "guarded": "#1f77b4"}
+COLORS: Final = {"static": "#7f7f7f", "selective": "#ff7f0e", "naive": "#d62728",
+                  "guarded": "#1f77b4"}
 
 
 def rolling_acceptance(take: np.ndarray[Any, Any], window: int = ROLLING) -> np.ndarray[Any, Any]:
