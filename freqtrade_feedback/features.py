@@ -73,6 +73,63 @@ def default_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
         }
 
 
+MARKET_FEATURES = ("fb_market_ret_1d", "fb_market_ret_7d", "fb_market_vol_1d")
+"""The market's state at a signal: the market pair's return over the last day and week, and its
+realized volatility over the last day (measured on the dev set: the only set of the four that
+picked better than a coin flip, see docs/how-it-works.md)."""
+TIME_FEATURES = ("fb_hour_sin", "fb_hour_cos", "fb_weekend")
+"""The signal candle's hour of day (on a circle) and whether it is a weekend (UTC)."""
+MARKET_MINUTES = 60
+"""The market features are computed on 1h candles of the market pair (or the strategy's own,
+when longer): a week is 168 of them, which a live bot downloads, where 2,016 5m candles
+would exceed what an exchange serves in one request."""
+
+
+def market_features(candles: pd.DataFrame, minutes: int) -> pd.DataFrame:
+    """The market features of each candle of the market pair (``minutes`` long), by its
+    ``date``. A value uses only candles up to its own: shifted back by the merge onto the
+    strategy's candles, nothing comes from after a signal.
+
+    Examples
+    --------
+    >>> dates = pd.date_range("2024-01-01", periods=200, freq="1h", tz="UTC")
+    >>> close = pd.Series(np.linspace(100.0, 120.0, 200))
+    >>> out = market_features(pd.DataFrame({"date": dates, "close": close}), 60)
+    >>> list(out.columns) == ["date", *MARKET_FEATURES]
+    True
+    >>> bool(out["fb_market_ret_7d"].iloc[:168].isna().all())
+    True
+    >>> round(float(out["fb_market_ret_1d"].iloc[-1]), 4)
+    0.0205
+    """
+    per_day = max(1, round(24 * 60 / minutes))
+    close = candles["close"].astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_return = np.log(close / close.shift(1))
+        return pd.DataFrame({
+            "date": candles["date"],
+            "fb_market_ret_1d": close / close.shift(per_day) - 1.0,
+            "fb_market_ret_7d": close / close.shift(7 * per_day) - 1.0,
+            "fb_market_vol_1d": log_return.rolling(per_day).std() * np.sqrt(per_day),
+        })
+
+
+def time_features(dates: pd.Series) -> dict[str, np.ndarray]:
+    """The time features of candles opening at ``dates`` (UTC).
+
+    >>> out = time_features(pd.Series(pd.to_datetime(["2024-01-06 06:00"], utc=True)))
+    >>> [round(float(out[k][0]), 3) for k in TIME_FEATURES]
+    [1.0, 0.0, 1.0]
+    """
+    index = pd.DatetimeIndex(dates)
+    angle = 2.0 * np.pi * (index.hour + index.minute / 60.0) / 24.0
+    return {
+        "fb_hour_sin": np.sin(angle),
+        "fb_hour_cos": np.cos(angle),
+        "fb_weekend": (index.day_of_week >= 5).astype("float64"),
+    }
+
+
 def add_default_features(df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` with the default feature columns added (one concat, no fragmentation)."""
     new = pd.DataFrame(default_features(df), index=df.index)
