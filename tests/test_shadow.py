@@ -1,5 +1,6 @@
-"""Shadow outcomes: the triple barrier by hand, the live and the backtest path agree, and no
-outcome is released before the candle that touched its barrier has closed."""
+"""Shadow outcomes: the exit rules by hand, the live and the backtest path agree, and no
+outcome is released before the candle it exits on has closed. Exit signals, shorts, leverage
+and ticks have their own file (test_shadow_exits.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from freqtrade_feedback.shadow import (
     ShadowBook,
     ShadowOutcome,
     ShadowSchedule,
+    ShadowSignal,
 )
+from freqtrade_feedback.shadow import candles as make_candles
+from freqtrade_feedback.shadow.candles import Candles as ShadowCandles
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
@@ -30,81 +34,99 @@ BTC_5M = Path(__file__).resolve().parents[1].parent / "shared/data/binance-2024/
 
 @dataclass
 class Candles:
-    """One pair's candles as the arrays a backtest builds once."""
+    """One pair's candles as the arrays a backtest builds once, with optional signal bits and
+    tick decimals."""
 
     times: np.ndarray  # int64 ms
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
+    signals: np.ndarray | None = None
+    decimals: np.ndarray | None = None
 
     @classmethod
-    def of(cls, rows: Sequence[tuple[float, float, float, float]], start: datetime = T0) -> Candles:
+    def of(cls, rows: Sequence[tuple[float, float, float, float]], start: datetime = T0,
+           signals: Sequence[int] | None = None) -> Candles:
         ms = int(start.timestamp() * 1000)
         times = ms + np.arange(len(rows), dtype=np.int64) * 300_000
         o, h, low, c = (np.array(col, dtype=np.float64) for col in zip(*rows, strict=True))
-        return cls(times, o, h, low, c)
+        bits = None if signals is None else np.array(signals, dtype=np.uint8)
+        return cls(times, o, h, low, c, bits)
 
     def take(self, mask: np.ndarray) -> Candles:
-        return Candles(
-            self.times[mask], self.open[mask], self.high[mask], self.low[mask], self.close[mask]
-        )
+        return Candles(*(None if a is None else a[mask] for a in self.arrays()))
+
+    def arrays(self) -> tuple[np.ndarray | None, ...]:
+        return (self.times, self.open, self.high, self.low, self.close, self.signals,
+                self.decimals)
+
+    def shadow(self) -> ShadowCandles:
+        return make_candles(*self.arrays())
+
+    def row(self, i: int) -> tuple[float, float, float, float]:
+        return (self.open[i], self.high[i], self.low[i], self.close[i])
 
 
 def at(ms: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(ms))
 
 
-def sid(candle: datetime) -> str:
-    return f"{PAIR}|long|{candle:%Y-%m-%dT%H:%M}Z"
+def sid(candle: datetime, side: str = "long") -> str:
+    return f"{PAIR}|{side}|{candle:%Y-%m-%dT%H:%M}Z"
+
+
+def as_signal(signal: datetime | ShadowSignal) -> ShadowSignal:
+    """A bare signal candle is a long at leverage 1."""
+    if isinstance(signal, ShadowSignal):
+        return signal
+    return ShadowSignal(sid(signal), signal)
 
 
 def run_book(
-    barriers: Barriers, candles: Candles, signals: list[datetime]
+    barriers: Barriers, candles: Candles, signals: Sequence[datetime | ShadowSignal]
 ) -> tuple[dict[str, ShadowOutcome], ShadowBook]:
-    """Feed the candles one by one at their close, adding each signal just before the
-    candle after it, as the live loop would."""
+    """Feed the candles one by one at their close, with their signal bits and tick, adding
+    each signal just before the candle after it, as the live loop would."""
     book = ShadowBook(barriers)
-    todo = sorted(signals)
+    todo = sorted((as_signal(s) for s in signals), key=lambda s: s.candle)
     tf = timedelta(minutes=barriers.timeframe_minutes)
     found: dict[str, ShadowOutcome] = {}
     for i in range(len(candles.times)):
         open_time = at(candles.times[i])
-        while todo and todo[0] < open_time:
+        while todo and todo[0].candle < open_time:
             signal = todo.pop(0)
-            book.add(sid(signal), PAIR, signal)
-        row = (candles.open[i], candles.high[i], candles.low[i], candles.close[i])
-        for outcome in book.on_candle(PAIR, open_time, *row, now=open_time + tf):
+            book.add(signal.signal_id, PAIR, signal.candle, side=signal.side,
+                     leverage=signal.leverage)
+        bits = 0 if candles.signals is None else int(candles.signals[i])
+        tick = -1 if candles.decimals is None else int(candles.decimals[i])
+        for outcome in book.on_candle(PAIR, open_time, *candles.row(i), now=open_time + tf,
+                                      signals=bits, decimals=tick):
             assert outcome.release_time == open_time + tf
             assert outcome.signal_id not in found
             found[outcome.signal_id] = outcome
     for signal in todo:
-        book.add(sid(signal), PAIR, signal)
+        book.add(signal.signal_id, PAIR, signal.candle, side=signal.side,
+                 leverage=signal.leverage)
     return found, book
 
 
 def run_ahead(
-    barriers: Barriers, candles: Candles, signals: list[datetime]
+    barriers: Barriers, candles: Candles, signals: Sequence[datetime | ShadowSignal]
 ) -> tuple[dict[str, ShadowOutcome], ShadowSchedule]:
     schedule = ShadowSchedule(barriers)
-    outcomes = schedule.resolve_ahead(
-        PAIR,
-        candles.times,
-        candles.open,
-        candles.high,
-        candles.low,
-        candles.close,
-        [(sid(s), s) for s in signals],
-    )
+    outcomes = schedule.resolve_ahead(PAIR, candles.shadow(), [as_signal(s) for s in signals])
     return {o.signal_id: o for o in outcomes}, schedule
 
 
-def both(barriers: Barriers, candles: Candles, signal: datetime) -> ShadowOutcome | None:
+def both(
+    barriers: Barriers, candles: Candles, signal: datetime | ShadowSignal
+) -> ShadowOutcome | None:
     """The single outcome of one signal, checked to be the same on both paths."""
     live, _ = run_book(barriers, candles, [signal])
     ahead, _ = run_ahead(barriers, candles, [signal])
     assert live == ahead
-    return ahead.get(sid(signal))
+    return ahead.get(as_signal(signal).signal_id)
 
 
 def simple(
@@ -155,8 +177,8 @@ def test_roi_price_includes_both_fees() -> None:
 
 
 def test_profit_ratio_is_net_of_both_fees() -> None:
-    b = simple(fee=0.001)
-    assert b.profit_ratio(100.0, 103.0) == pytest.approx(103 * 0.999 / (100 * 1.001) - 1)
+    position = simple(fee=0.001).position(100.0)
+    assert position.profit_ratio(103.0) == pytest.approx(103 * 0.999 / (100 * 1.001) - 1)
 
 
 def test_stoploss_hit_exits_at_the_stop_price() -> None:
@@ -175,11 +197,17 @@ def test_stoploss_on_the_entry_candle_exits_at_the_stop_price() -> None:
 
 
 def test_gap_down_through_the_stop_exits_at_the_open() -> None:
-    candles = Candles.of([(100, 100, 100, 100), (100, 100.5, 99, 99.5), (97, 98.5, 96.5, 98)])
-    outcome = both(simple(), candles, T0)
+    """Freqtrade's backtesting exits at the open only when the whole candle lies below the
+    stop; a candle that opens below it and trades back above exits at the stop price."""
+    below = Candles.of([(100, 100, 100, 100), (100, 100.5, 99, 99.5), (97, 97.8, 96.5, 97.5)])
+    outcome = both(simple(), below, T0)
     assert outcome is not None
     assert (outcome.barrier, outcome.exit_price) == (Barrier.STOPLOSS, 97.0)
     assert outcome.profit_ratio == pytest.approx(-0.03)
+    back = Candles.of([(100, 100, 100, 100), (100, 100.5, 99, 99.5), (97, 98.5, 96.5, 98)])
+    outcome = both(simple(), back, T0)
+    assert outcome is not None
+    assert (outcome.barrier, outcome.exit_price) == (Barrier.STOPLOSS, 98.0)
 
 
 def test_both_barriers_in_one_candle_is_a_stoploss() -> None:
@@ -273,21 +301,27 @@ def test_entry_after_a_missing_candle_is_the_next_candle() -> None:
     )
 
 
-def test_touched_agrees_with_touch_row_by_row() -> None:
-    """The vectorised test is the scalar rule, candle by candle."""
+@pytest.mark.parametrize(("side", "leverage"), [("long", 1.0), ("short", 1.0), ("short", 3.0)])
+def test_candidates_hold_every_candle_the_rule_exits_on(side: str, leverage: float) -> None:
+    """The vectorised narrowing keeps every candle the scalar rule exits on, and only a few
+    more (profit-only exit signals, levels within rounding): it decides nothing itself."""
     rng = np.random.default_rng(3)
-    b = Barriers({0: 0.03, 15: 0.01, 40: -0.002, 60: -1}, -0.02, 14, 0.001, 5)
+    b = Barriers({0: 0.03, 15: 0.01, 40: -0.002, 60: -1}, -0.02, 14, 0.001, 5,
+                 exit_profit_only=True, ignore_roi_if_entry_signal=True)
+    position = b.position(100.0, side, leverage)  # type: ignore[arg-type]
     elapsed = rng.integers(0, 90, 5_000) // 5 * 5
     o = 100 * np.exp(rng.normal(0, 0.01, elapsed.size))
     high = o * np.exp(np.abs(rng.normal(0, 0.015, elapsed.size)))
     low = o * np.exp(-np.abs(rng.normal(0, 0.015, elapsed.size)))
-    mask = b.touched(100.0, elapsed, high, low)
-    rule = [
-        b.touch(100.0, int(e), float(x), float(h), float(lo), float(x)) is not None
-        for e, x, h, lo in zip(elapsed, o, high, low, strict=True)
-    ]
-    assert mask.tolist() == rule
-    assert 0 < mask.sum() < mask.size
+    exits, enters = rng.random(elapsed.size) < 0.1, rng.random(elapsed.size) < 0.1
+    mask = position.candidates(elapsed, high, low, exits, enters)
+    rule = np.array([
+        position.touch(int(e), float(x), float(h), float(lo), float(x), bool(ex), bool(en))
+        is not None
+        for e, x, h, lo, ex, en in zip(elapsed, o, high, low, exits, enters, strict=True)
+    ])
+    assert not (rule & ~mask).any()
+    assert 0 < rule.sum() <= mask.sum() < min(1.1 * rule.sum(), mask.size)
 
 
 # -- the two paths agree, and nothing is released early ---------------------------------------
@@ -307,7 +341,10 @@ def random_walk(seed: int, n: int = 600) -> Candles:
     return Candles(times, open_, high, low, close).take(keep)
 
 
-def random_case(seed: int) -> tuple[Barriers, Candles, list[datetime]]:
+def random_case(seed: int) -> tuple[Barriers, Candles, list[ShadowSignal]]:
+    """Random exit rules (ROI table, stoploss, time limit, fee, exit-signal settings), a
+    random walk with sparse random signal bits, on a 0.01 tick for half the seeds, and long
+    and short signals at leverage 1 to 5."""
     rng = np.random.default_rng(10_000 + seed)
     keys = sorted({0, *(int(k) * 5 for k in rng.integers(1, 30, 3))})
     levels = sorted(rng.uniform(-0.01, 0.04, len(keys)), reverse=True)
@@ -320,16 +357,41 @@ def random_case(seed: int) -> tuple[Barriers, Candles, list[datetime]]:
         int(rng.integers(1, 40)),
         float(rng.choice([0.0, 0.001])),
         5,
+        use_exit_signal=bool(rng.random() < 0.8),
+        exit_profit_only=bool(rng.random() < 0.3),
+        exit_profit_offset=float(rng.choice([0.0, 0.005])),
+        ignore_roi_if_entry_signal=bool(rng.random() < 0.3),
     )
-    candles = random_walk(seed)
+    walk = random_walk(seed)
+    n = walk.times.size
+    walk.signals = np.where(rng.random(n) < 0.08, rng.integers(1, 16, n), 0).astype(np.uint8)
+    if seed % 2:
+        walk.decimals = np.full(n, 2, dtype=np.int8)
+        for name in ("open", "high", "low", "close"):
+            setattr(walk, name, np.round(getattr(walk, name), 2))
     picks = rng.integers(0, 600, 80)  # candle slots, missing ones and ones near the end too
-    signals = sorted({T0 + int(k) * FIVE for k in picks})
-    return barriers, candles, signals
+    signals = []
+    for candle in sorted({T0 + int(k) * FIVE for k in picks}):
+        side = "short" if rng.random() < 0.5 else "long"
+        leverage = float(rng.choice([1.0, 1.0, 2.5, 5.0]))
+        signals.append(ShadowSignal(sid(candle, side), candle, side, leverage))  # type: ignore[arg-type]
+    return barriers, walk, signals
+
+
+def beyond_the_stop(barriers: Barriers, candles: Candles, outcome: ShadowOutcome) -> bool:
+    """Whether a stoploss exit happened past the stop price (a candle wholly beyond it)."""
+    entry = int(np.searchsorted(candles.times, int(outcome.entry_time.timestamp() * 1000)))
+    tick = None if candles.decimals is None else int(candles.decimals[entry])
+    stop = barriers.position(outcome.entry_price, outcome.side, outcome.leverage, tick).stop_price
+    if outcome.side == "short":
+        return outcome.exit_price > stop
+    return outcome.exit_price < stop
 
 
 def test_live_and_backtest_paths_give_identical_outcomes() -> None:
-    """Over seeded random walks, random exit rules and many signals, feeding candles one by
-    one and computing ahead give the same outcomes, and leave the same signals pending."""
+    """Over seeded random walks, random exit rules and signal bits, and many long and short
+    signals with leverage, feeding candles one by one and computing ahead give the same
+    outcomes, and leave the same signals pending."""
     seen: Counter[str] = Counter()
     for seed in range(40):
         barriers, candles, signals = random_case(seed)
@@ -337,17 +399,18 @@ def test_live_and_backtest_paths_give_identical_outcomes() -> None:
         ahead, schedule = run_ahead(barriers, candles, signals)
         assert live == ahead, f"seed {seed}"
         assert book.pending == schedule.pending == len(signals) - len(ahead), f"seed {seed}"
-        seen.update(o.barrier.value for o in ahead.values())
+        seen.update(f"{o.side} {o.barrier.value}" for o in ahead.values())
         seen.update(
-            "gap stop"
+            f"{o.side} gap stop"
             for o in ahead.values()
-            if o.barrier is Barrier.STOPLOSS
-            and o.exit_price < o.entry_price * (1 + barriers.stoploss)
+            if o.barrier is Barrier.STOPLOSS and beyond_the_stop(barriers, candles, o)
         )
-    assert set(seen) == {"roi", "stoploss", "time", "gap stop"}, seen
+    exits = {"roi", "stoploss", "exit_signal", "time", "gap stop"}
+    assert set(seen) == {f"{side} {exit}" for side in ("long", "short") for exit in exits}, seen
 
 
 def test_release_never_precedes_the_touch_candle_close() -> None:
+    """Nor the close of an exit signal's exit candle, the candle after the signal."""
     for seed in range(5):
         barriers, candles, signals = random_case(seed)
         ahead, schedule = run_ahead(barriers, candles, signals)
@@ -357,6 +420,7 @@ def test_release_never_precedes_the_touch_candle_close() -> None:
             batch = schedule.release(now=now)
             assert all(o.release_time <= now for o in batch)
             assert all(o.exit_time + FIVE <= now for o in batch)
+            assert all(o.exit_time > o.signal_candle for o in batch)
             released += batch
             assert {o.signal_id for o in released} == {
                 o.signal_id for o in ahead.values() if o.release_time <= now
@@ -407,15 +471,7 @@ def test_signal_past_the_end_of_data_stays_pending() -> None:
     assert book.pending == schedule.pending == 2
     assert schedule.release(now=T0 + timedelta(days=365)) == []
     longer = Candles.of([(100, 100.5, 99.5, 100)] * 14)
-    [outcome] = schedule.resolve_ahead(
-        PAIR,
-        longer.times,
-        longer.open,
-        longer.high,
-        longer.low,
-        longer.close,
-        [(sid(near_end), near_end)],
-    )
+    [outcome] = schedule.resolve_ahead(PAIR, longer.shadow(), [(sid(near_end), near_end)])
     assert outcome.barrier is Barrier.TIME and schedule.pending == 1
 
 
@@ -459,50 +515,28 @@ def test_a_repeated_candle_is_ignored() -> None:
     assert book.pending == 1
 
 
-def test_short_signals_are_not_implemented() -> None:
-    with pytest.raises(NotImplementedError, match="long"):
-        ShadowBook(simple()).add("x", PAIR, T0, side="short")
-    candles = Candles.of([(100, 100, 100, 100)])
-    with pytest.raises(NotImplementedError, match="long"):
-        ShadowSchedule(simple()).resolve_ahead(
-            PAIR,
-            candles.times,
-            candles.open,
-            candles.high,
-            candles.low,
-            candles.close,
-            [],
-            side="short",
-        )
-
-
-def test_resolve_ahead_checks_its_arrays() -> None:
+def test_a_bad_side_or_leverage_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match="'side'"):
+        ShadowBook(simple()).add("x", PAIR, T0, side="sideways")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'leverage'"):
+        ShadowBook(simple()).add("x", PAIR, T0, leverage=0.5)
     candles = Candles.of([(100, 100, 100, 100)] * 3)
-    schedule = ShadowSchedule(simple())
+    with pytest.raises(ValueError, match="'leverage'"):
+        ShadowSchedule(simple()).resolve_ahead(
+            PAIR, candles.shadow(), [ShadowSignal("x", T0, "short", float("nan"))])
+
+
+def test_candles_check_their_arrays() -> None:
+    candles = Candles.of([(100, 100, 100, 100)] * 3)
     with pytest.raises(ValueError, match="'open_times'"):
-        schedule.resolve_ahead(
-            PAIR,
-            candles.times.astype(float),
-            candles.open,
-            candles.high,
-            candles.low,
-            candles.close,
-            [],
-        )
+        make_candles(candles.times.astype(float), *candles.arrays()[1:5])
     with pytest.raises(ValueError, match="'low'"):
-        schedule.resolve_ahead(
-            PAIR, candles.times, candles.open, candles.high, candles.low[:2], candles.close, []
-        )
+        make_candles(candles.times, candles.open, candles.high, candles.low[:2], candles.close)
+    with pytest.raises(ValueError, match="'signals'"):
+        make_candles(*candles.arrays()[:5], signals=np.zeros(2))
     with pytest.raises(ValueError, match="strictly increasing"):
-        schedule.resolve_ahead(
-            PAIR,
-            candles.times[[0, 1, 1]],
-            candles.open,
-            candles.high,
-            candles.low,
-            candles.close,
-            [(sid(T0), T0 - FIVE)],
-        )
+        repeated = make_candles(*(a[[0, 1, 1]] for a in candles.arrays()[:5]))
+        ShadowSchedule(simple()).resolve_ahead(PAIR, repeated, [(sid(T0), T0 - FIVE)])
 
 
 # -- Barriers ---------------------------------------------------------------------------------

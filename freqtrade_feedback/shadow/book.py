@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from freqtrade_feedback.shadow.barriers import Barriers
+from freqtrade_feedback.shadow.barriers import Barriers, Position
+from freqtrade_feedback.shadow.candles import side_bits
 from freqtrade_feedback.shadow.outcome import (
     MS_PER_MINUTE,
     ShadowOutcome,
@@ -19,12 +19,16 @@ from freqtrade_feedback.typing import Side
 
 @dataclass
 class _Open:
-    """A pending signal; its entry is set by the first candle after the signal candle."""
+    """A pending signal; its position is opened by the first candle after the signal candle."""
 
     signal_id: str
     signal_ms: int
+    side: Side
+    leverage: float
+    enter_bit: int
+    exit_bit: int
     entry_ms: int = -1
-    entry_price: float = math.nan
+    position: Position | None = None
 
 
 _NO_CANDLE = -(2**62)
@@ -34,23 +38,20 @@ _NO_CANDLE = -(2**62)
 class _Pair:
     last_ms: int
     """Open time of the last candle fed (``_NO_CANDLE`` before the first one)."""
+    signals: int = 0
+    """Signal bits of the last candle fed: they act on the next one."""
     pending: list[_Open] = field(default_factory=list)
-
-
-def check_side(side: Side) -> None:
-    if side != "long":
-        raise NotImplementedError(
-            f"Shadow outcomes are implemented for long signals only. Got side={side!r}."
-        )
 
 
 class ShadowBook:
     """Pending signals, resolved as the candles after them close: the live path.
 
-    Every signal that reached the gate, taken or not, is added. Each closed candle of a pair
-    is fed once, in time order; the outcomes it resolves come back at once, and never
-    earlier: a candle that has not closed at ``now`` is refused. A candle is O(1) when
-    nothing is pending for its pair. A gap in the candles only advances the elapsed time.
+    Every signal that reached the gate, taken or not, is added, long or short, with its
+    leverage. Each closed candle of a pair is fed once, in time order, with its signal bits
+    (:class:`~freqtrade_feedback.shadow.candles.SignalBit`), which act on the next candle;
+    the outcomes it resolves come back at once, and never earlier: a candle that has not
+    closed at ``now`` is refused. A candle is O(1) when nothing is pending for its pair. A
+    gap in the candles only advances the elapsed time.
 
     Parameters
     ----------
@@ -71,7 +72,7 @@ class ShadowBook:
     []
     >>> [outcome] = book.on_candle("BTC/USDT", t + 2 * five, 100.6, 101.3, 100.4, 101.0,
     ...                            now=t + 3 * five)
-    >>> outcome.barrier.value, round(outcome.profit_ratio, 4), book.pending
+    >>> outcome.barrier.value, outcome.profit_ratio, book.pending
     ('roi', 0.01, 0)
     """
 
@@ -84,8 +85,11 @@ class ShadowBook:
         self._known: set[str] = set()
         self._pending = 0
 
-    def reset(self) -> None:
-        """Forget every signal and candle: a new backtest or hyperopt epoch starts here."""
+    def reset(self, barriers: Barriers | None = None) -> None:
+        """Forget every signal and candle: a new backtest or hyperopt epoch starts here, with
+        that epoch's exit rules when given."""
+        if barriers is not None:
+            self.barriers = barriers
         self._reset()
 
     @property
@@ -94,14 +98,21 @@ class ShadowBook:
         return self._pending
 
     def add(
-        self, signal_id: str, pair: str, signal_candle: datetime, *, side: Side = "long"
+        self,
+        signal_id: str,
+        pair: str,
+        signal_candle: datetime,
+        *,
+        side: Side = "long",
+        leverage: float = 1.0,
     ) -> None:
         """Add a signal made on the candle that opened at ``signal_candle``.
 
         Adding a signal id again does nothing, even after it was resolved. A signal must be
         added before the candle after its signal candle is fed: that candle is its entry.
         """
-        check_side(side)
+        enter_bit, exit_bit = side_bits(side)
+        self.barriers.position(1.0, side, leverage)  # a bad leverage fails here, not later
         if signal_id in self._known:
             return
         signal_ms = to_ms(signal_candle, "signal_candle")
@@ -116,7 +127,8 @@ class ShadowBook:
                 "candles that follow it."
             )
         self._known.add(signal_id)
-        state.pending.append(_Open(signal_id, signal_ms))
+        state.pending.append(_Open(signal_id, signal_ms, side, float(leverage), enter_bit,
+                                   exit_bit))
         self._pending += 1
 
     def on_candle(
@@ -129,8 +141,11 @@ class ShadowBook:
         close: float,
         *,
         now: datetime,
+        signals: int = 0,
+        decimals: int = -1,
     ) -> list[ShadowOutcome]:
-        """Feed one closed candle of ``pair``; the outcomes it resolves, by signal id.
+        """Feed one closed candle of ``pair`` with its signal bits and the decimals of its
+        price tick (-1: prices not put on a tick); the outcomes it resolves, by signal id.
 
         A candle at or before the last one fed for the pair is ignored (a live loop may feed
         the latest closed candle more than once).
@@ -145,38 +160,45 @@ class ShadowBook:
             )
         state = self._pairs.get(pair)
         if state is None:
-            self._pairs[pair] = _Pair(last_ms=open_ms)
+            self._pairs[pair] = _Pair(last_ms=open_ms, signals=int(signals))
             return []
         if open_ms <= state.last_ms:
             return []
         state.last_ms = open_ms
+        previous, state.signals = state.signals, int(signals)
         if not state.pending:
             return []
         candle = (float(open), float(high), float(low), float(close))
-        return self._resolve(pair, state, open_ms, candle)
+        tick = int(decimals) if decimals >= 0 else None
+        return self._resolve(pair, state, open_ms, candle, previous, tick)
 
     def _resolve(
-        self, pair: str, state: _Pair, open_ms: int, candle: tuple[float, float, float, float]
+        self,
+        pair: str,
+        state: _Pair,
+        open_ms: int,
+        candle: tuple[float, float, float, float],
+        previous: int,
+        tick: int | None,
     ) -> list[ShadowOutcome]:
         outcomes: list[ShadowOutcome] = []
         still: list[_Open] = []
-        check = self.barriers.touch  # looked up once: every pending signal is checked
         for item in state.pending:
-            if item.entry_ms < 0:
+            if item.position is None:
                 if open_ms <= item.signal_ms:
                     still.append(item)
                     continue
-                item.entry_ms, item.entry_price = open_ms, candle[0]
+                item.entry_ms = open_ms
+                item.position = self.barriers.position(candle[0], item.side, item.leverage,
+                                                       tick)
             elapsed = (open_ms - item.entry_ms) // MS_PER_MINUTE
-            hit = check(item.entry_price, elapsed, *candle)
+            hit = item.position.touch(elapsed, *candle, bool(previous & item.exit_bit),
+                                      bool(previous & item.enter_bit))
             if hit is None:
                 still.append(item)
                 continue
-            entry = (item.entry_ms, item.entry_price)
-            touch = (open_ms, *hit)
-            outcomes.append(
-                make_outcome(self.barriers, item.signal_id, pair, item.signal_ms, entry, touch)
-            )
+            outcomes.append(make_outcome(item.position, item.signal_id, pair, item.signal_ms,
+                                         item.entry_ms, (open_ms, *hit)))
         state.pending = still
         self._pending -= len(outcomes)
         outcomes.sort(key=lambda o: o.signal_id)

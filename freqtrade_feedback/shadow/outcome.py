@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from freqtrade_feedback.shadow.barriers import Barrier, Barriers
+from freqtrade_feedback.shadow.barriers import Barrier, Position
+from freqtrade_feedback.typing import Side
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
@@ -43,8 +44,8 @@ class ShadowOutcome:
     >>> five = timedelta(minutes=5)
     >>> outcome = ShadowOutcome("BTC/USDT|long|2024-01-01T00:00Z", "BTC/USDT", t, t + five,
     ...                         100.0, t + 3 * five, t + 4 * five, 102.0, 0.018, Barrier.ROI, 3)
-    >>> outcome.barrier.value, f"{outcome.release_time:%H:%M}"
-    ('roi', '00:20')
+    >>> outcome.barrier.value, f"{outcome.release_time:%H:%M}", outcome.side, outcome.leverage
+    ('roi', '00:20', 'long', 1.0)
     """
 
     signal_id: str
@@ -56,41 +57,45 @@ class ShadowOutcome:
     entry_price: float
     """Open of the entry candle."""
     exit_time: datetime
-    """Open time of the candle that touched a barrier."""
+    """Open time of the candle the position exits on (an exit signal's is the candle after
+    the signal, whose open is the exit price)."""
     release_time: datetime
-    """Close time of the touching candle: the earliest time the outcome may be known."""
+    """Close time of the exit candle: the earliest time the outcome may be known."""
     exit_price: float
     profit_ratio: float
-    """Net of the entry and the exit fee."""
+    """Net of the entry and the exit fee, with leverage, as Freqtrade computes it."""
     barrier: Barrier
     candles: int
-    """Candles from the entry candle to the touching candle, both included, counted in time
+    """Candles from the entry candle to the exit candle, both included, counted in time
     (a gap in the data counts the candles it lacks)."""
+    side: Side = "long"
+    leverage: float = 1.0
 
 
 def make_outcome(
-    barriers: Barriers,
+    position: Position,
     signal_id: str,
     pair: str,
     signal_ms: int,
-    entry: tuple[int, float],
+    entry_ms: int,
     touch: tuple[int, Barrier, float],
 ) -> ShadowOutcome:
-    """Assemble an outcome from ``entry = (time, price)`` and ``touch = (time, barrier,
-    exit price)``, the one place both paths build it."""
-    entry_ms, entry_price = entry
+    """Assemble an outcome from the position entered at ``entry_ms`` and ``touch = (time,
+    barrier, exit price)``, the one place both paths build it."""
     exit_ms, barrier, exit_price = touch
-    tf_ms = barriers.timeframe_minutes * MS_PER_MINUTE
+    tf_ms = position.barriers.timeframe_minutes * MS_PER_MINUTE
     return ShadowOutcome(
         signal_id=signal_id,
         pair=pair,
         signal_candle=from_ms(signal_ms),
         entry_time=from_ms(entry_ms),
-        entry_price=float(entry_price),
+        entry_price=position.entry_price,
         exit_time=from_ms(exit_ms),
         release_time=from_ms(exit_ms + tf_ms),
         exit_price=float(exit_price),
-        profit_ratio=barriers.profit_ratio(float(entry_price), float(exit_price)),
+        profit_ratio=position.profit_ratio(float(exit_price)),
         barrier=barrier,
         candles=(exit_ms - entry_ms) // tf_ms + 1,
+        side=position.side,
+        leverage=position.leverage,
     )
