@@ -16,8 +16,9 @@ Callback map (see ``docs/how-it-works.md``)::
 
     advise_indicators   -> default fb_* features, feature columns checked once per pair;
                            the plotted feedback_probability and feedback_guard columns
+    advise_exit         -> the pair's candles and entry/exit signals for its shadows
     custom_stake_amount -> on_signal (only when stake scaling is on) -> stake factor
-    confirm_trade_entry -> on_signal -> take or skip
+    confirm_trade_entry -> on_signal -> take or skip; the signal's shadow (side, leverage)
     order_filled(entry) -> signal id attached to the trade (set_custom_data)
     order_filled(exit)  -> on_trade_closed with the profit computed from the fill
     bot_loop_start      -> a new backtest or hyperopt epoch starts from a fresh loop, built
@@ -94,16 +95,66 @@ def settings_of(strategy: IStrategy) -> FeedbackSettings:
         raise OperationalException(f"{error}{source}") from error
 
 
+def shadow_fee(strategy: IStrategy) -> float:
+    """The fee per side Freqtrade's backtesting charges: the config's ``fee``, else the worst of
+    the exchange's taker and maker fee for the first pair of the whitelist (``DEFAULT_FEE``
+    when the market list does not say)."""
+    if strategy.config.get("fee") is not None:
+        return float(strategy.config["fee"])
+    try:
+        pairs = strategy.dp.current_whitelist()
+    except (AttributeError, OperationalException):  # no data provider or pairlist yet
+        pairs = strategy.config.get("exchange", {}).get("pair_whitelist") or []
+    try:
+        market = strategy.dp.market(pairs[0]) if pairs else None
+    except (AttributeError, OperationalException):  # no exchange (utility modes)
+        market = None
+    fees = [market.get(kind) for kind in ("taker", "maker")] if market else []
+    known = [float(fee) for fee in fees if fee is not None]
+    return max(known) if known else DEFAULT_FEE
+
+
+def shadow_barriers(strategy: IStrategy, settings: FeedbackSettings) -> Barriers:
+    """The strategy's exit rules as they stand now (hyperopt changes ROI and stoploss per
+    epoch), with the exchange's fee and the shadows' time limit."""
+    return Barriers.from_strategy(
+        strategy.minimal_roi, strategy.stoploss, strategy.timeframe,
+        settings.guard.shadow_max_candles, shadow_fee(strategy),
+        use_exit_signal=bool(strategy.use_exit_signal),
+        exit_profit_only=bool(strategy.exit_profit_only),
+        exit_profit_offset=float(strategy.exit_profit_offset),
+        ignore_roi_if_entry_signal=bool(strategy.ignore_roi_if_entry_signal),
+    )
+
+
 def shadow_feed(strategy: IStrategy, settings: FeedbackSettings, *,
                 ahead: bool) -> ShadowFeed | None:
-    """Shadow outcomes with the strategy's own exits, when the guard is on."""
-    if not (settings.enabled and settings.guard.enabled):
+    """Shadow outcomes with the strategy's own exits for every signal, whenever the gate is
+    on: skipped signals are learned from them, and the guard evaluates on them."""
+    if not settings.enabled:
         return None
-    barriers = Barriers.from_strategy(
-        strategy.minimal_roi, strategy.stoploss, strategy.timeframe,
-        settings.guard.shadow_max_candles, float(strategy.config.get("fee") or DEFAULT_FEE),
-    )
-    return ShadowFeed(barriers, ahead=ahead)
+    return ShadowFeed(shadow_barriers(strategy, settings), ahead=ahead)
+
+
+def signal_leverage(strategy: IStrategy, pair: str, now: datetime, side: Side,
+                    tag: str | None) -> float:
+    """The leverage the trade of this signal gets: 1 in spot, else the strategy's
+    ``leverage()`` callback as Freqtrade calls it (proposed 1, at the last close), at least 1
+    and at most the market's maximum when the market list states one."""
+    if strategy.config.get("trading_mode", "spot") == "spot":
+        return 1.0
+    frame, _ = strategy.dp.get_analyzed_dataframe(pair, strategy.timeframe)
+    rate = float(frame["close"].iat[-1]) if len(frame) else math.nan
+    market = strategy.dp.market(pair) or {}
+    most = ((market.get("limits") or {}).get("leverage") or {}).get("max") or math.inf
+    chosen = strategy.leverage(pair=pair, current_time=now, current_rate=rate,
+                               proposed_leverage=1.0, max_leverage=float(most), entry_tag=tag,
+                               side=side)
+    leverage = min(max(float(chosen), 1.0), float(most))
+    if not math.isfinite(leverage):
+        raise FeedbackError(f"The strategy's leverage() returned {chosen!r} for {pair}: the "
+                            "shadow needs a finite leverage >= 1")
+    return leverage
 
 
 def closed_trades() -> Iterator[ClosedTrade]:
@@ -223,7 +274,7 @@ class FeedbackAdapter:
             runs.register(self._loop)  # a hyperopt worker's copy was never registered
             self._entry.clear()
             if self._shadows is not None:
-                self._shadows.reset()
+                self._shadows.reset(shadow_barriers(strategy, self._loop.settings))
             self._reported = 0
             self._new_run = False
         self._last = now
@@ -294,6 +345,13 @@ class FeedbackAdapter:
             self._shadows.set_candles(pair, candle_arrays(dataframe))
         return self._plot_columns(strategy, dataframe, pair)
 
+    def advised(self, dataframe: DataFrame, pair: str) -> DataFrame:
+        """The analyzed frame with the strategy's entry and exit signals (after
+        ``advise_exit``, in every mode): the pair's candles and signals for its shadows."""
+        if self._shadows is not None:
+            self._shadows.set_candles(pair, candle_arrays(dataframe))
+        return dataframe
+
     def _plot_columns(self, strategy: IStrategy, dataframe: DataFrame, pair: str) -> DataFrame:
         """The plotted columns (:mod:`freqtrade_feedback.plotting`): scored in dry-run, live
         and plot-dataframe; NaN in backtests and hyperopt, which would pay a prediction per
@@ -352,7 +410,9 @@ class FeedbackAdapter:
             return self.loop.error_decision(sid, now=now)
         if self._shadows is not None:
             try:  # a shadow that cannot be tracked never changes the decision
-                self._shadows.add(signal.signal_id, pair, signal.candle)
+                leverage = signal_leverage(strategy, pair, now, side, tag)
+                self._shadows.add(signal.signal_id, pair, signal.candle, side=side,
+                                  leverage=leverage)
             except Exception as error:
                 self._warn(strategy, f"shadow-add:{type(error).__name__}", "no shadow outcome "
                            "for %s: %r", signal.signal_id, error)
@@ -430,4 +490,5 @@ class FeedbackAdapter:
                 logger.debug("freqtrade-feedback: notification not sent: %r", error)
 
 
-__all__ = ["SIGNAL_KEY", "FeedbackAdapter", "closed_trades", "settings_of", "shadow_feed"]
+__all__ = ["SIGNAL_KEY", "FeedbackAdapter", "closed_trades", "settings_of", "shadow_barriers",
+           "shadow_fee", "shadow_feed", "signal_leverage"]
