@@ -123,8 +123,9 @@ def candles(
 
 def price_decimals(times: _Ints, *prices: _Floats) -> _Small:
     """The decimals of each candle's price tick as Freqtrade's backtesting estimates them
-    (``get_tick_size_over_time``): the most decimals any price of the candle's calendar month
-    shows when written with 14 significant digits; -1 for a month whose prices show none.
+    (``get_tick_size_over_time``, read with ``Series.asof``): the most decimals any price of
+    the candle's calendar month shows when written with 14 significant digits; a month whose
+    prices show none takes the last month before it that did (-1 if none did).
 
     Freqtrade rounds a backtest trade's stop price and exit price to that tick; the rounding
     decides whether a low that touches the stop within a tick exits. Vectorised, where
@@ -132,7 +133,9 @@ def price_decimals(times: _Ints, *prices: _Floats) -> _Small:
 
     >>> ms = np.array([0, 1, 2_678_400_000], dtype=np.int64)  # Jan 1, Jan 1, Feb 1 1970
     >>> price_decimals(ms, np.array([0.4782, 12.5, 45322.0])).tolist()
-    [4, 4, -1]
+    [4, 4, 4]
+    >>> price_decimals(ms, np.array([3.0, 12.0, 45322.25])).tolist()
+    [-1, -1, 2]
     """
     values = np.abs(np.stack(prices))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -150,6 +153,8 @@ def price_decimals(times: _Ints, *prices: _Floats) -> _Small:
     months = times.astype("datetime64[ms]").astype("datetime64[M]")
     starts = np.flatnonzero(np.concatenate(([True], months[1:] != months[:-1])))
     most = np.maximum.reduceat(per_candle, starts)
+    last_known = np.maximum.accumulate(np.where(most >= 0, np.arange(most.size), -1))
+    most = np.where(last_known >= 0, most[np.maximum(last_known, 0)], -1)
     return np.repeat(most, np.diff(np.append(starts, per_candle.size))).astype(np.int8)
 
 
