@@ -17,8 +17,10 @@ import pytest
 from conftest import CONFIG, GUARD_LINE, REPO, STRATEGIES, USER_ENVIRONMENT, shared_data
 
 from freqtrade_feedback.cli.main import main
-from freqtrade_feedback.comparison.plan import VARIANTS, Fold, make_folds, variant_spaces
+from freqtrade_feedback.comparison import report
+from freqtrade_feedback.comparison.plan import VARIANTS, Fold, Task, make_folds, variant_spaces
 from freqtrade_feedback.comparison.report import TITLES
+from freqtrade_feedback.comparison.run import Result
 from freqtrade_feedback.comparison.series import Series
 
 REQUIRED = {"variant", "fold", "trades", "profit_total", "sharpe", "max_drawdown", "frozen_share"}
@@ -197,3 +199,53 @@ def test_frozen_share_is_time_not_decisions() -> None:
     assert series.frozen_share() == pytest.approx(0.5)
     assert Series(start, start + timedelta(days=4), empty, empty,
                   guard.iloc[:0], empty).frozen_share() == 0.0
+
+
+def test_a_1h_study_on_two_pairs_from_what_a_freqtrade_user_types(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """No config file of its own: the demo config plus a second ``-c`` file (merged as
+    Freqtrade merges them, the second winning), ``-p`` and ``--timeframe``. The data folder
+    holds only the two pairs' 1h candles, so a worker that missed the timeframe finds no
+    data; the second file's wallet shows in every row, so each worker had the merged
+    settings, not the first file alone."""
+    source = shared_data("binance-2024")
+    datadir = tmp_path / "data"
+    datadir.mkdir()
+    for pair in ("BTC", "ETH"):
+        shutil.copy2(source / f"{pair}_USDT-1h.feather", datadir)
+    second = tmp_path / "wallet.json"
+    second.write_text(json.dumps({"dry_run_wallet": 2000, "feedback": {"min_outcomes": 5}}))
+    out = tmp_path / "out"
+    argv = ["compare", "-c", str(CONFIG), "-c", str(second), "-p", "BTC/USDT", "ETH/USDT",
+            "--timeframe", "1h", "--timerange", "20240101-20240401", "--datadir", str(datadir),
+            "--userdir", str(tmp_path), "--strategy-path", str(STRATEGIES), "--jobs", "2",
+            "--out", str(out), "--json"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert set(rows) == set(VARIANTS)
+    for row in rows.values():
+        assert row["trades"] > 0
+        assert row["profit_total_abs"] / row["profit_total"] == pytest.approx(2000)
+    merged = json.loads((out / "config.json").read_text())
+    assert merged["timeframe"] == "1h" and merged["dry_run_wallet"] == 2000
+    assert merged["exchange"]["pair_whitelist"] == ["BTC/USDT", "ETH/USDT"]
+    first = json.loads(CONFIG.read_text()).get("feedback", {})
+    assert merged["feedback"] == {**first, "min_outcomes": 5}  # key by key, the second wins
+
+
+def test_equity_curves_share_one_axis() -> None:
+    """Every variant and fold on one axis, so a reader sees which ends higher."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    empty = pd.DataFrame()
+    results = []
+    for fold in (0, 1):
+        for variant, feedback in VARIANTS.items():
+            equity = pd.DataFrame({"date": [start + timedelta(days=fold)],
+                                   "balance": [1000.0]})
+            series = Series(start, start + timedelta(days=2), equity, empty, empty, empty)
+            results.append(Result(Task(variant, Fold(fold, None), feedback), {}, series))
+    figure = report.equity(results)
+    assert len(figure.data) == 6
+    assert {trace.xaxis for trace in figure.data} <= {None, "x"}  # None: the first axis
+    assert {trace.yaxis for trace in figure.data} <= {None, "y"}
+    assert "xaxis2" not in figure.layout and "yaxis2" not in figure.layout

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +24,18 @@ from freqtrade_feedback.cli.options import (
     BACKTEST,
     add_options,
     backtest_config_from,
+    merged_config,
     positive_int,
     restored_log_levels,
+    write_config,
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_options(parser, *BACKTEST)
     parser.set_defaults(datadir=backtest.DEFAULT_DATA)
-    parser.add_argument("--pairs", nargs="+", default=list(backtest.DEFAULT_PAIRS),
-                        help="pairs to backtest (default: %(default)s)")
-    parser.add_argument("--timeframe", default="5m", help="candle timeframe (default: 5m)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each variant, alternating (default: %(default)s)")
+    parser.add_argument("--repeat", type=positive_int, default=None,
+                        help="runs of each variant, alternating (default: 3)")
     parser.add_argument("--loop", action="store_true",
                         help="measure microseconds per signal inside the loop (guard, shadow "
                         "book) instead of backtest wall time")
@@ -51,16 +52,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="epochs per hyperopt run with --hyperopt (default: %(default)s)")
 
 
-def _configs(args: argparse.Namespace) -> ConfigFactory:
-    """The measures' configs: these options, a variant's feedback settings, the pairs and
-    timeframe of the command line, and the measure's own copy of the candles."""
-    def make(feedback: Mapping[str, Any], datadir: Path) -> dict[str, Any]:
-        config = backtest_config_from(args, dict(feedback), datadir=datadir)
-        config["exchange"]["pair_whitelist"] = list(args.pairs)
-        config["timeframe"] = args.timeframe
-        return config
+@contextmanager
+def _configs(args: argparse.Namespace) -> Iterator[ConfigFactory]:
+    """The measures' configs: the merged config (every ``-c`` file, the pairs and timeframe
+    of the command line) in a file of its own while the measure runs, these options, a
+    variant's feedback settings, and the measure's own copy of the candles."""
+    merged = merged_config(args)
+    with restored_log_levels(), tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
+        config_file = write_config(merged, Path(tmp) / "config.json")
 
-    return make
+        def make(feedback: Mapping[str, Any], datadir: Path) -> dict[str, Any]:
+            return backtest_config_from(args, config_file, dict(feedback), datadir=datadir)
+
+        yield make
+
+
+def _cost_defaults(args: argparse.Namespace) -> None:
+    """The cost measures' pairs, timeframe and repeats when the command line gives none."""
+    args.pairs = args.pairs or list(backtest.DEFAULT_PAIRS)
+    args.timeframe = args.timeframe or "5m"
+    args.repeat = args.repeat or 3
 
 
 def _report(args: argparse.Namespace, payload: dict[str, Any], title: str,
@@ -114,8 +125,8 @@ def run_hyperopt(args: argparse.Namespace) -> int:
     from freqtrade_feedback.benchmarks import hyperopt
 
     args.timerange = args.timerange or hyperopt.DEFAULT_TIMERANGE
-    with restored_log_levels():
-        rows = hyperopt.measure(_configs(args), args.datadir, args.pairs, args.timeframe,
+    with _configs(args) as configs:
+        rows = hyperopt.measure(configs, args.datadir, args.pairs, args.timeframe,
                                 args.epochs, args.repeat)
     worst, verdict = hyperopt.verdict(rows)
     return _report(
@@ -131,15 +142,15 @@ def run_hyperopt(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    _cost_defaults(args)
     if args.hyperopt:
         return run_hyperopt(args)
     if args.journal:
         return run_journal(args)
     if args.loop:
         return run_loop(args)
-    with restored_log_levels():
-        rows = backtest.measure(_configs(args), args.datadir, args.pairs, args.timeframe,
-                                args.repeat)
+    with _configs(args) as configs:
+        rows = backtest.measure(configs, args.datadir, args.pairs, args.timeframe, args.repeat)
     ratio, overhead, verdict = backtest.verdict(rows)
     return _report(
         args, {"variants": rows, "ratio": ratio, "overhead_ratio": overhead,

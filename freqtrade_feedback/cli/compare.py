@@ -14,18 +14,22 @@ import argparse
 import json
 import os
 import random
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from freqtrade_feedback.bot import config_files
 from freqtrade_feedback.cli.options import (
     BACKTEST,
     add_options,
     backtest_config_from,
+    merged_config,
     positive_int,
     restored_log_levels,
+    write_config,
 )
 from freqtrade_feedback.comparison import plan, report, rows, table
 from freqtrade_feedback.comparison import run as runner
@@ -54,20 +58,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=positive_int, default=None,
                         help="worker processes (default: one per CPU)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for compare.csv, report.html and the hyperopt work "
-                             "(default: <userdir>/compare/<UTC time>)")
+                        help="folder for compare.csv, report.html, the merged config.json and "
+                             "the hyperopt work (default: <userdir>/compare/<UTC time>)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the options, run every variant on every fold, write the CSV and the report."""
     folds = plan.make_folds(args.timerange, args.oos_timerange, args.folds, args.epochs)
-    with restored_log_levels():
-        config = backtest_config_from(args, {})
+    merged = merged_config(args)
+    with restored_log_levels(), tempfile.TemporaryDirectory(prefix="ff-compare-") as tmp:
+        config = backtest_config_from(args, write_config(merged, Path(tmp) / "config.json"), {})
         strategy_file, spaces = runner.inspect_strategy(config)
         out = args.out or (Path(config["user_data_dir"]) / "compare"
                            / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
         setup = runner.Setup(
-            config=args.config, strategy=config["strategy"], strategy_file=strategy_file,
+            config=write_config(merged, out / "config.json"), strategy=config["strategy"],
+            strategy_file=strategy_file,
             datadir=Path(config["datadir"]), user_data_dir=Path(config["user_data_dir"]),
             exchange=config["exchange"]["name"], workdir=out / "work", verbose=args.verbose,
         )
@@ -99,7 +105,9 @@ def _budget(args: argparse.Namespace) -> plan.Budget | None:
 
 
 def _intro(args: argparse.Namespace, budget: plan.Budget | None, setup: runner.Setup) -> str:
-    text = f"Strategy {setup.strategy}, config {args.config}, data {setup.datadir}. "
+    files = " + ".join(config_files(args.config))
+    text = (f"Strategy {setup.strategy}, config {files} (merged: {setup.config}), "
+            f"data {setup.datadir}. ")
     if budget is None:
         return text + "One backtest per variant and fold, each from a fresh learner."
     return text + (

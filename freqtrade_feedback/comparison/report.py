@@ -1,21 +1,25 @@
 """``report.html``: the comparison's table and five plots on one page that works offline.
 
-The plots answer, in order: what did each variant earn over time (equity curves side by
-side); how much did the gate let through and how sure was the model (acceptance rate and
-model probability over time); when was learning stopped (the guard's state over time); can
-the model's probability be read as a probability (calibration against realized wins); and
-does the shadow replay, the guard's unbiased yardstick, agree with what the bot made
-(realized against shadow outcomes). plotly.js is inlined once, so no network is needed.
+The plots answer, in order: what did each variant earn over time (equity curves on one axis,
+so the reader sees which ends higher); how much did the gate let through and how sure was
+the model (acceptance rate and model probability over time); when was learning stopped (the
+guard's state over time); can the model's probability be read as a probability (calibration
+against realized wins); and does the shadow replay, the guard's unbiased yardstick, agree
+with what the bot made (realized against shadow outcomes). plotly.js is inlined once, so no
+network is needed.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from freqtrade_feedback.comparison.plan import VARIANTS
@@ -34,6 +38,8 @@ TITLES: Final = {
 WINDOW: Final = 20
 """Signals in the rolling acceptance rate: short, because a fold has tens of signals."""
 COLORS: Final = {"primary": "#7f7f7f", "feedback": "#d62728", "guarded": "#1f77b4"}
+DASHES: Final = ("solid", "dash", "dot", "dashdot", "longdash")
+"""Line styles of successive folds on the shared equity axis."""
 GATED: Final = tuple(name for name, feedback in VARIANTS.items() if feedback["enabled"])
 
 
@@ -70,17 +76,40 @@ def _style(result: Result, **extra: Any) -> dict[str, Any]:
     return {"name": name, "legendgroup": name, "marker": {"color": color}, **extra}
 
 
+@dataclass(frozen=True)
+class Curve:
+    """One equity curve: the wallet after each closed trade (``date, balance``)."""
+
+    name: str
+    frame: pd.DataFrame
+    color: str
+    dash: str = "solid"
+    width: float = 2.0
+    group: str | None = None
+    """Legend group: curves of one group (placebo seeds) show and hide together."""
+    legend: bool = True
+
+
+def equity_figure(curves: Sequence[Curve], title: str, height: int = 420) -> Any:
+    """Every curve on one axis: which variant ends higher, and when it got there, is read
+    off one scale (a panel per variant, each scaled to itself, hides both)."""
+    fig = go.Figure()
+    for curve in curves:
+        fig.add_scatter(x=curve.frame["date"], y=curve.frame["balance"], mode="lines",
+                        line_shape="hv", name=curve.name, legendgroup=curve.group or curve.name,
+                        showlegend=curve.legend,
+                        line={"color": curve.color, "dash": curve.dash, "width": curve.width})
+    fig.update_yaxes(title_text="balance")
+    return fig.update_layout(title=title, height=height)
+
+
 def equity(results: Sequence[Result]) -> Any:
-    """Wallet balance after each closed trade, one panel per variant, one line per fold."""
-    fig = make_subplots(rows=1, cols=len(VARIANTS), subplot_titles=list(VARIANTS),
-                        shared_yaxes=True)
-    for result in results:
-        col = list(VARIANTS).index(result.task.variant) + 1
-        frame = result.series.equity
-        fig.add_scatter(x=frame["date"], y=frame["balance"], mode="lines", line_shape="hv",
-                        row=1, col=col, **_style(result))
-    fig.update_yaxes(title_text="balance", row=1, col=1)
-    return fig.update_layout(title=TITLES["equity"], height=420)
+    """Wallet balance after each closed trade: one line per variant and fold, all on one axis
+    (a fold's line spans its own range; the dash tells folds apart)."""
+    return equity_figure([Curve(f"{r.task.variant} fold {r.task.fold.index}",
+                                r.series.equity, COLORS[r.task.variant],
+                                dash=DASHES[r.task.fold.index % len(DASHES)])
+                          for r in results], TITLES["equity"])
 
 
 def acceptance(results: Sequence[Result]) -> Any:

@@ -1,13 +1,16 @@
 """The workers: one variant on one fold, optimised with Freqtrade's hyperopt when there is a
-budget, then backtested; and the process pool that runs them with progress bars.
+budget, then backtested; and the process pool that runs them with progress bars
+(:func:`run_jobs`, which ``benchmark --value`` uses too).
 
-Each task runs in a fresh spawned process (``max_tasks_per_child=1``): Freqtrade keeps state
-in classes and modules (trades, pair locks, custom data, hyperopt's log queue), and a task
-must not see another's. The hyperopt inside runs with ``-j 1`` (the comparison already uses
-the cores) in its own user-data folder ``<out>/work/<variant>-fold<i>/``, with a copy of the
-strategy file: Freqtrade exports the best parameters next to that copy, and the
-out-of-sample backtest loads them from there, exactly as ``freqtrade backtesting`` would
-after a hyperopt, while the user's own strategy folder is never written to.
+Each compare task runs in a fresh spawned process (``max_tasks_per_child=1``): Freqtrade
+keeps state in classes and modules (trades, pair locks, custom data, hyperopt's log queue),
+and a task must not see another's. Every worker loads the one merged config file the parent
+wrote (``Setup.config``), never the user's first ``-c`` file alone. The hyperopt inside runs
+with ``-j 1`` (the comparison already uses the cores) in its own user-data folder
+``<out>/work/<variant>-fold<i>/``, with a copy of the strategy file: Freqtrade exports the
+best parameters next to that copy, and the out-of-sample backtest loads them from there,
+exactly as ``freqtrade backtesting`` would after a hyperopt, while the user's own strategy
+folder is never written to.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Setup:
     (a worker must not resolve defaults such as the data folder from its own work folder)."""
 
     config: Path
+    """The merged config (``cli.options.write_config``): every ``-c`` file, ``-p``, ``-i``."""
     strategy: str
     strategy_file: Path
     datadir: Path
@@ -75,15 +79,10 @@ def inspect_strategy(config: dict[str, Any]) -> tuple[Path, set[str]]:
     return Path(strategy.__file__), spaces
 
 
-def run_task(setup: Setup, task: Task, progress: Any = None) -> Result:
-    """Optimise (with a budget) and backtest one variant on one fold; ``progress`` is a queue
-    that gets ``(task key, steps done)``: one step per epoch, one for the backtest."""
+def run_task(setup: Setup, task: Task, report: Callable[[int], None]) -> Result:
+    """Optimise (with a budget) and backtest one variant on one fold; ``report`` gets the
+    steps done: one per epoch, one for the backtest."""
     started = time.perf_counter()
-
-    def report(done: int) -> None:
-        if progress is not None:
-            progress.put((task.key, done))
-
     install_offline()
     strategy_path, best = setup.strategy_file.parent, None
     if task.budget is not None:
@@ -93,7 +92,7 @@ def run_task(setup: Setup, task: Task, progress: Any = None) -> Result:
         timerange=task.fold.evaluate, strategy_path=strategy_path,
         user_data_dir=setup.user_data_dir, overrides={"feedback": dict(task.feedback)},
     )
-    _quiet(setup.verbose)
+    quiet(setup.verbose)
     run = run_backtest(config)
     series = extract(run)
     row = make_row(task, run, series, best)
@@ -137,7 +136,7 @@ def optimise(setup: Setup, task: Task, budget: Budget,
         args["hyperopt_path"] = str(budget.loss_path)
     config = setup_optimize_configuration(args, RunMode.HYPEROPT)
     config["feedback"] = {**config.get("feedback", {}), **task.feedback}
-    _quiet(setup.verbose)
+    quiet(setup.verbose)
     hyperopt = _reporting_hyperopt(config, report)
     try:
         with _as_main_process():
@@ -182,7 +181,7 @@ def _as_main_process() -> Iterator[None]:
         process.name = name
 
 
-def _quiet(verbose: bool) -> None:
+def quiet(verbose: bool) -> None:
     """Turn the loggers down after Freqtrade's logging setup, which each config load redoes."""
     if not verbose:
         for name, level in QUIET.items():
@@ -200,37 +199,110 @@ def _silence(verbose: bool) -> None:
     os.close(devnull)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One unit of work for a worker process: ``function(*args, report)``.
+
+    ``function`` is a module-level function (a spawned worker imports it by name) and
+    ``report(done)`` tells the parent how many of the job's ``steps`` are done. Jobs with the
+    same ``bar`` advance one progress bar together.
+    """
+
+    key: str
+    bar: str
+    steps: int
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+FollowUp = Callable[[Job, Any], Sequence[Job]]
+"""``then(job, result)``: the jobs a finished job makes possible (none: ``[]``)."""
+
+
 def run_all(setup: Setup, tasks: Sequence[Task], jobs: int) -> list[Result]:
-    """Run every task on ``jobs`` worker processes, one progress bar per task on stderr;
-    results in the order of ``tasks``."""
+    """Run every task on ``jobs`` worker processes, each in a fresh process, one progress bar
+    per task on stderr; results in the order of ``tasks``."""
+    work = [Job(t.key, _label(t), (t.budget.epochs if t.budget else 0) + 1, run_task,
+                (setup, t)) for t in tasks]
+    results = run_jobs(work, jobs, verbose=setup.verbose, fresh=True)
+    return [results[t.key] for t in tasks]
+
+
+def run_jobs(jobs: Sequence[Job], workers: int, *, verbose: bool, fresh: bool,
+             then: FollowUp | None = None) -> dict[str, Any]:
+    """Run ``jobs`` on ``workers`` processes with progress bars on stderr; each result by its
+    job's key. ``then`` adds the jobs a finished one makes possible (a bar's total grows with
+    them). ``fresh``: a new process per job, for work that leaves state in Freqtrade's
+    classes and modules (hyperopt); plain backtests clean up after themselves
+    (``Backtesting.cleanup``) and share a worker, which saves its start-up per job."""
     context = multiprocessing.get_context("spawn")
-    steps = {t.key: (t.budget.epochs if t.budget else 0) + 1 for t in tasks}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    results: dict[str, Result] = {}
+    results: dict[str, Any] = {}
     with (context.Manager() as manager,
           Progress(*columns, console=Console(stderr=True), transient=True) as progress,
-          ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
-                              initializer=_silence, initargs=(setup.verbose,),
-                              max_tasks_per_child=1) as pool):
+          ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
+                              initializer=_silence, initargs=(verbose,),
+                              max_tasks_per_child=1 if fresh else None) as pool):
         queue = manager.Queue()
-        bars = {t.key: progress.add_task(_label(t), total=steps[t.key]) for t in tasks}
-        futures: dict[Future[Result], Task] = {
-            pool.submit(run_task, setup, t, queue): t for t in tasks}
-        pending = set(futures)
+        bars = _Bars(progress)
+        futures: dict[Future[Any], Job] = {}
+
+        def submit(job: Job) -> Future[Any]:
+            bars.add(job)
+            future = pool.submit(_work, job.function, job.args, job.key, queue)
+            futures[future] = job
+            return future
+
+        pending = {submit(job) for job in jobs}
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(queue, progress, bars)
+                _drain(queue, bars)
                 for future in done:
-                    result = future.result()
-                    results[result.task.key] = result
-                    progress.update(bars[result.task.key], completed=steps[result.task.key])
+                    job = futures[future]
+                    results[job.key] = future.result()
+                    bars.finish(job)
+                    pending.update(submit(f) for f in (then(job, results[job.key]) if then
+                                                       else ()))
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-    return [results[t.key] for t in tasks]
+    return results
+
+
+def _work(function: Callable[..., Any], args: tuple[Any, ...], key: str, queue: Any) -> Any:
+    """A worker's side of a :class:`Job`: run it, reporting ``(key, steps done)`` to ``queue``."""
+    return function(*args, lambda done: queue.put((key, done)))
+
+
+class _Bars:
+    """One progress bar per distinct :attr:`Job.bar`, completed by the steps its jobs report."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.ids: dict[str, Any] = {}
+        self.jobs: dict[str, Job] = {}
+        self.done: dict[str, int] = {}
+
+    def add(self, job: Job) -> None:
+        self.jobs[job.key], self.done[job.key] = job, 0
+        if job.bar not in self.ids:
+            self.ids[job.bar] = self.progress.add_task(job.bar, total=0)
+        self._show(job.bar)
+
+    def step(self, key: str, done: int) -> None:
+        self.done[key] = done
+        self._show(self.jobs[key].bar)
+
+    def finish(self, job: Job) -> None:
+        self.step(job.key, job.steps)
+
+    def _show(self, bar: str) -> None:
+        keys = [k for k, j in self.jobs.items() if j.bar == bar]
+        self.progress.update(self.ids[bar], total=sum(self.jobs[k].steps for k in keys),
+                             completed=sum(self.done[k] for k in keys))
 
 
 def _label(task: Task) -> str:
@@ -238,10 +310,10 @@ def _label(task: Task) -> str:
     return f"{task.variant:<8} fold {task.fold.index}: {what}"
 
 
-def _drain(queue: Any, progress: Progress, bars: dict[str, Any]) -> None:
+def _drain(queue: Any, bars: _Bars) -> None:
     while True:
         try:
             key, done = queue.get_nowait()
         except Empty:
             return
-        progress.update(bars[key], completed=done)
+        bars.step(key, done)
