@@ -1,41 +1,55 @@
-"""``freqtrade-feedback benchmark``: what the plugin costs, measured side by side.
+"""``freqtrade-feedback benchmark``: what the plugin costs, measured side by side, and with
+``--value`` what it is worth on real candles.
 
 The measures live in :mod:`freqtrade_feedback.benchmarks` (their targets and verdicts too);
 this command picks one by its options and prints its figures as a table with a verdict line,
-or as JSON.
+or as JSON. ``--value`` is a benchmark rather than a ``compare`` mode: like the other
+measures it runs a fixed plan (the dev set, three strategies, the variants, a placebo) and
+holds the figures against targets, where ``compare`` studies the user's own strategy and
+range.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from freqtrade_feedback.benchmarks import backtest
+from freqtrade_feedback.benchmarks import backtest, value
 from freqtrade_feedback.benchmarks.backtest import ConfigFactory
+from freqtrade_feedback.bot import utc_stamp
 from freqtrade_feedback.cli.options import (
     BACKTEST,
     add_options,
     backtest_config_from,
     merged_config,
     positive_int,
+    quieted,
     restored_log_levels,
     write_config,
 )
+from freqtrade_feedback.csvfile import write_csv
+
+WIDTH = 160
+"""Columns of the value table when stdout is not a terminal."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_options(parser, *BACKTEST)
     parser.set_defaults(datadir=backtest.DEFAULT_DATA)
     parser.add_argument("--repeat", type=positive_int, default=None,
-                        help="runs of each variant, alternating (default: 3)")
+                        help="runs of each variant, alternating (default: 3; with --value 2, "
+                             "of the primary alone and the new default)")
     parser.add_argument("--loop", action="store_true",
                         help="measure microseconds per signal inside the loop (guard, shadow "
                         "book) instead of backtest wall time")
@@ -50,6 +64,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "20240101-20240201) instead of backtest wall time")
     parser.add_argument("--epochs", type=positive_int, default=20,
                         help="epochs per hyperopt run with --hyperopt (default: %(default)s)")
+    parser.add_argument("--value", action="store_true",
+                        help="what the gate is worth: backtest three strategies on the dev set "
+                        "(primary alone, the old rule, the new default, guarded, a placebo) and "
+                        "print the verdicts of issue 11; writes value.csv and report.html. "
+                        "Pairs: the dev set's per timeframe unless -p; both timeframes "
+                        "unless -i; every strategy unless -s; --timerange default "
+                        f"{value.DEV_RANGE} (see docs/value.md)")
+    parser.add_argument("--seeds", type=positive_int, default=value.SEEDS,
+                        help="placebo seeds per combination with --value "
+                        "(default: %(default)s)")
+    parser.add_argument("--jobs", type=positive_int, default=None,
+                        help="worker processes with --value (default: one per CPU)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for value.csv, report.html and config.json with --value "
+                        "(default: <userdir>/value/<UTC time>)")
 
 
 @contextmanager
@@ -142,6 +171,8 @@ def run_hyperopt(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.value:
+        return run_value(args)
     _cost_defaults(args)
     if args.hyperopt:
         return run_hyperopt(args)
@@ -162,3 +193,56 @@ def run(args: argparse.Namespace) -> int:
           str(row["trades"]), str(row["signals"])) for name, row in rows.items()),
         f"gate on / gate off (median): {ratio:.3f}; gate on taking every signal / gate off: "
         f"{overhead:.3f}; target <= {backtest.TARGET}: {verdict}")
+
+
+def run_value(args: argparse.Namespace) -> int:
+    """``--value``: every combination's variants and placebo on the dev set, the table (or
+    JSON), the verdicts, ``value.csv`` and ``report.html``."""
+    from freqtrade_feedback.benchmarks import value_report, value_run
+    from freqtrade_feedback.bot import config_files
+
+    if not Path(args.datadir).is_dir():
+        print(f"No dev set at {args.datadir}: value report skipped (pass --datadir).")
+        return 0
+    combinations = value.combinations(args.timeframe, args.strategy)
+    args.timerange = args.timerange or value.DEV_RANGE
+    merged = merged_config(args)
+    userdir = args.userdir or Path(merged.get("user_data_dir") or "user_data")
+    out = args.out or userdir / "value" / utc_stamp(datetime.now(UTC))
+    with quieted(args.verbose), tempfile.TemporaryDirectory(prefix="ff-value-") as tmp:
+        specs = value_run.prepare(
+            Path(tmp), merged, combinations, datadir=Path(args.datadir), pairs=args.pairs,
+            strategy_path=args.strategy_path, user_data_dir=args.userdir,
+            timerange=args.timerange, verbose=args.verbose)
+        runs = value_run.measure(specs, seeds=args.seeds, repeat=args.repeat or 2,
+                                 workers=args.jobs or os.cpu_count() or 1,
+                                 verbose=args.verbose)
+    table = value_run.table(runs)
+    verdicts = value.verdicts(table)
+    timing = [(rows[value.PRIMARY]["seconds"], rows[value.DEFAULT]["seconds"])
+              for rows in table.values()]
+    ratio, wall = value.wall_ratio(timing)
+    wall_line = (f"wall time, new default / primary alone (fastest of {args.repeat or 2} "
+                 f"alternating runs, all combinations): {ratio:.3f}; target <= "
+                 f"{value.WALL_TARGET}: {wall}")
+    intro = (f"Config {' + '.join(config_files(args.config))}, data {args.datadir}, range "
+             f"{args.timerange}, {args.seeds} placebo seeds. {wall_line}.")
+    csv_path = write_csv([r.row for r in runs], value_report.CSV_COLUMNS, out / "value.csv")
+    html_path = value_report.write_html(out / "report.html", runs, table, verdicts, intro)
+    write_config({k: v for k, v in merged.items() if k != "feedback"}, out / "config.json")
+    Console(stderr=True).print(f"Wrote {csv_path} and {html_path}")
+    if args.json:
+        print(json.dumps({"rows": [r.row for r in runs], "table": table,
+                          "verdicts": [asdict(v) for v in verdicts], "wall_ratio": ratio,
+                          "wall_target": value.WALL_TARGET, "wall_verdict": wall},
+                         indent=2, default=str))
+        return 0
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file gets 80 columns: too few for the table
+        console = Console(width=WIDTH)
+    console.print(value_report.render(table))
+    for verdict in verdicts:
+        console.print(verdict.line(), markup=False, highlight=False)
+    console.print(f"{'PASS' if wall == 'PASS' else 'FAIL'}  all: {wall_line}", markup=False,
+                  highlight=False)
+    return 0
