@@ -165,7 +165,7 @@ def check_feature_columns(columns: Iterable[str], wanted: Sequence[str], pair: s
         raise FeatureError(
             f"No feature columns in the dataframe of {pair}: name them with the prefix "
             f"{FEATURE_PREFIX!r}, list them in 'feedback.feature_columns', or set "
-            "'feedback.default_features' to true."
+            "add a set to 'feedback.features'."
         )
 
 

@@ -22,7 +22,8 @@ from freqtrade.strategy import (
 )
 from pandas import DataFrame
 
-from freqtrade_feedback.adapter import FeedbackAdapter
+from freqtrade_feedback.adapter import FeedbackAdapter, settings_of
+from freqtrade_feedback.feature_sets import informative_pairs
 from freqtrade_feedback.loop import FeedbackLoop
 from freqtrade_feedback.parameters import KEYS, SPACE, default
 from freqtrade_feedback.plotting import with_feedback_subplot
@@ -84,6 +85,13 @@ class FeedbackMixin(IStrategy):
     def feedback_loop(self) -> FeedbackLoop:
         """The loop: the journal's in dry-run and live (it may rebuild it from the ledger)."""
         return self._fb_adapter.loop
+
+    def informative_pairs(self) -> list[tuple[str, str]]:
+        """The strategy's own informative pairs, and the market pair of the ``market``
+        features (so that Freqtrade downloads and caches its candles in dry-run and live)."""
+        own = super().informative_pairs()
+        extra = informative_pairs(settings_of(self), self.config, self.timeframe)
+        return [*own, *(p for p in extra if p not in own)]
 
     def ft_bot_start(self, **kwargs: Any) -> None:
         self._fb_adapter = FeedbackAdapter(self)  # the loop before bot_start, which may use it

@@ -93,6 +93,19 @@ def timeframe_to_seconds(timeframe: str) -> int:
     return int(match.group(1)) * TIMEFRAME_UNITS[match.group(2)]
 
 
+HOUR_S: Final = 3600
+
+
+def _resample_hourly(frame: pd.DataFrame, candle_s: int) -> pd.DataFrame:
+    """Whole hours of ``frame`` as 1h candles, dated by their open time (Freqtrade's way)."""
+    per_hour = HOUR_S // candle_s
+    hours = frame.resample("1h", on="date", label="left", closed="left")
+    out = hours.agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                     "volume": "sum"})
+    complete = hours["close"].count() == per_hour
+    return out[complete].reset_index()
+
+
 def pair_to_filename(pair: str) -> str:
     """Freqtrade's ``misc.pair_to_filename``, copied so the core never imports the bot."""
     for char in ("/", " ", ".", "@", "$", "+", ":"):
@@ -378,7 +391,10 @@ class SyntheticMarket:
         return {pair: self.frame(pair) for pair in self.pairs}
 
     def write(self, datadir: Path) -> list[Path]:
-        """Write ``<datadir>/<BASE>_<QUOTE>-<timeframe>.feather`` per pair, as Freqtrade does.
+        """Write ``<datadir>/<BASE>_<QUOTE>-<timeframe>.feather`` per pair, as Freqtrade does,
+        and for a timeframe under an hour the pairs' 1h candles too, resampled from them (the
+        plugin's ``market`` features read the market pair's 1h candles, as a user downloads
+        them with ``freqtrade download-data -t 5m 1h``).
 
         Mirrors ``FeatherDataHandler.ohlcv_store`` (index reset, OHLCV columns only, lz4 level
         9), so ``freqtrade backtesting --datadir <datadir>`` reads the files unchanged.
@@ -387,11 +403,16 @@ class SyntheticMarket:
         datadir = Path(datadir)
         datadir.mkdir(parents=True, exist_ok=True)
         paths = []
+        hourly = self._tf_s < HOUR_S
         for pair, frame in self.frames().items():
-            path = datadir / f"{pair_to_filename(pair)}-{self.timeframe}.feather"
-            data = frame.reset_index(drop=True).loc[:, list(OHLCV_COLUMNS)]
-            data.to_feather(path, compression_level=9, compression="lz4")
-            paths.append(path)
+            candles = {self.timeframe: frame.reset_index(drop=True)}
+            if hourly:
+                candles["1h"] = _resample_hourly(candles[self.timeframe], self._tf_s)
+            for timeframe, data in candles.items():
+                path = datadir / f"{pair_to_filename(pair)}-{timeframe}.feather"
+                data = data.loc[:, list(OHLCV_COLUMNS)]
+                data.to_feather(path, compression_level=9, compression="lz4")
+                paths.append(path)
         return paths
 
     def _log_returns(self, pair: str, profile: _PairProfile) -> tuple[_Floats, _Floats]:
