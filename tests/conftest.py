@@ -28,7 +28,9 @@ handler when it sees ``PYTEST_VERSION``, so the command's log lines would go now
 GUARD_LINE = "freqtrade-feedback guard: "
 """How the guard's transition lines start (``FeedbackMixin``), in any process."""
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-PAIRS_5M = ("BTC_USDT-5m.feather", "ETH_USDT-5m.feather", "SOL_USDT-5m.feather")
+PAIRS_5M = ("BTC_USDT-5m.feather", "ETH_USDT-5m.feather", "SOL_USDT-5m.feather",
+            "BTC_USDT-1h.feather")
+"""The 5m candles, and BTC's 1h ones: the plugin's market features read the market pair at 1h."""
 SYNTHETIC_SEED = 42
 """The demo's seed (``freqtrade-feedback generate-data``)."""
 
@@ -48,7 +50,8 @@ def shared_data(folder: str) -> Path:
 
 @pytest.fixture(scope="session")
 def binance_5m(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """BTC, ETH and SOL 5m candles (2024-01-01 .. 2024-09-06), copied to a temp folder."""
+    """BTC, ETH and SOL 5m candles (2024-01-01 .. 2024-09-06) and BTC's 1h ones, copied to a
+    temp folder."""
     source = shared_data("binance-2024")
     target = tmp_path_factory.mktemp("binance_5m")
     for name in PAIRS_5M:
