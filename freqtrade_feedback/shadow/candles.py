@@ -142,10 +142,15 @@ def price_decimals(times: _Ints, *prices: _Floats) -> _Small:
         kept = _SIGNIFICANT - 1 - np.floor(np.log10(values))
     valid = np.isfinite(kept) & (values > 0)
     kept = np.where(valid, kept, 0.0)
-    mantissa = np.rint(values * 10.0**kept).astype(np.int64)
+    # The 14 significant digits as a whole number (below 2 ** 53: exact in a float, as are
+    # the divisions by powers of ten below); its trailing zeros in four halvings.
+    mantissa = np.rint(values * 10.0**kept)
     zeros = np.zeros(mantissa.shape, dtype=np.int64)
-    for power in range(1, _SIGNIFICANT + 1):
-        zeros += (mantissa % 10**power) == 0
+    for power in (8, 4, 2, 1):
+        quotient = mantissa / 10.0**power
+        divisible = (quotient == np.floor(quotient)) & (mantissa != 0)
+        mantissa = np.where(divisible, quotient, mantissa)
+        zeros += divisible * power
     shown = np.where(valid, kept.astype(np.int64) - zeros, 0)
     per_candle = np.where(shown > 0, shown, -1).max(axis=0)
     if per_candle.size == 0:
