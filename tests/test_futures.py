@@ -9,17 +9,17 @@ shadows leave funding fees out; with zero funding the realized trades have none 
 
 from __future__ import annotations
 
-import shutil
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from conftest import CONFIG, PAIRS
 
-from freqtrade_feedback.metrics import shadow_agreement
+from freqtrade_feedback.benchmarks.shadow import every_signal, fidelity, futures_candles, verdict
 
 TIMERANGE = "20240101-20240301"
+FIVE = timedelta(minutes=5)
 FUTURES_PAIRS = [f"{pair}:USDT" for pair in PAIRS]
 STRATEGY = '''
 import talib.abstract as ta
@@ -63,23 +63,12 @@ class ShortingFeedbackStrategy(FeedbackMixin, IStrategy):
 def futures_data(candles_5m: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 5m candles under Freqtrade's futures names, with 1h mark candles and zero funding."""
     datadir = tmp_path_factory.mktemp("futures_data")
-    folder = datadir / "futures"
-    folder.mkdir()
-    for pair in PAIRS:
-        base = pair.replace("/", "_")
-        shutil.copy2(candles_5m / f"{base}-5m.feather", folder / f"{base}_USDT-5m-futures.feather")
-        candles = pd.read_feather(candles_5m / f"{base}-5m.feather")
-        hourly = candles.set_index("date").resample("1h").agg(
-            {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
-        ).dropna().reset_index()
-        hourly.to_feather(folder / f"{base}_USDT-1h-mark.feather")
-        funding = hourly.assign(open=0.0, high=0.0, low=0.0, close=0.0, volume=0.0)
-        funding.to_feather(folder / f"{base}_USDT-1h-funding_rate.feather")
+    assert futures_candles(candles_5m, PAIRS, "5m", datadir) == FUTURES_PAIRS
     return datadir
 
 
 @pytest.fixture(scope="module")
-def futures_run(futures_data: Path, tmp_path_factory: pytest.TempPathFactory) -> object:
+def futures_run(futures_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     from freqtrade_feedback.backtest import backtest_config, run_backtest
 
     strategies = tmp_path_factory.mktemp("futures_strategies")
@@ -91,19 +80,19 @@ def futures_run(futures_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
             "trading_mode": "futures", "margin_mode": "isolated", "max_open_trades": 10,
             "exchange": {"name": "binance", "pair_whitelist": FUTURES_PAIRS,
                          "pair_blacklist": []},
-            # Cold start, every signal taken; a time limit no trade reaches (30 days).
-            "feedback": {"min_outcomes": 10**9, "guard": {"shadow_max_candles": 8_640}},
+            # Every signal taken; a time limit no trade reaches (30 days).
+            "feedback": every_signal(max_candles=8_640),
         },
     )
-    return run_backtest(config)
+    return run_backtest(config), config
 
 
-def test_short_and_long_shadows_are_the_trades_they_shadow(futures_run: object) -> None:
-    run = futures_run
-    trades = run.trades  # type: ignore[attr-defined]
-    loop = run.loop  # type: ignore[attr-defined]
+def test_short_and_long_shadows_are_the_trades_they_shadow(futures_run: tuple[Any, Any]) -> None:
+    run, config = futures_run
+    trades, loop = run.trades, run.loop
     assert set(trades["leverage"]) == {3.0}
-    assert trades["is_short"].sum() >= 20 and (~trades["is_short"]).sum() >= 20
+    shorts = int(trades["is_short"].sum())
+    assert shorts >= 20 and len(trades) - shorts >= 20
     shadows = {s.signal_id: s for s in loop.shadows}
     realized = {o.signal_id: o for o in loop.outcomes if o.exit_reason != "force_exit"}
     assert len(realized) >= len(trades) - 3
@@ -111,25 +100,22 @@ def test_short_and_long_shadows_are_the_trades_they_shadow(futures_run: object) 
     assert sides == {"long", "short"}
     for signal_id, outcome in realized.items():
         assert shadows[signal_id].profit_ratio == pytest.approx(outcome.profit_ratio, abs=1e-9)
-    summary = shadow_agreement(loop)
-    assert summary["shadow_agreement"] == 1.0 and summary["shadow_mean_abs_gap"] < 1e-9
+    row = fidelity(run, config)
+    assert (row["mode"], row["timeframe"], row["shorts"]) == ("futures", "5m", shorts)
+    assert row["shadow_agreement"] == 1.0 and row["shadow_mean_abs_gap"] < 1e-9
+    assert verdict(row) == "PASS"
 
 
-def test_a_short_shadow_wins_when_the_price_falls(futures_run: object) -> None:
+def test_a_short_shadow_wins_when_the_price_falls(futures_run: tuple[Any, Any]) -> None:
     """The sign, from the prices: a short's shadow is positive exactly when the exit price
     lies below the entry price by more than the fees."""
-    run = futures_run
-    trades = run.trades[run.trades["exit_reason"] != "force_exit"]  # type: ignore[attr-defined]
-    shadows = {s.signal_id: s for s in run.loop.shadows}  # type: ignore[attr-defined]
-    by_entry = {(o.pair, o.signal_id.split("|")[2]): o.signal_id
-                for o in run.loop.outcomes}  # type: ignore[attr-defined]
+    run, _ = futures_run
+    trades = run.trades[run.trades["exit_reason"] != "force_exit"]
+    shadows = {s.signal_id: s for s in run.loop.shadows}
     shorts = trades[trades["is_short"]]
     fee = float(shorts["fee_open"].iloc[0])
-    checked = 0
     for trade in shorts.itertuples():
-        signal_candle = (trade.open_date - pd.Timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%MZ")
-        shadow = shadows[by_entry[(trade.pair, signal_candle)]]
+        signal_id = f"{trade.pair}|short|{trade.open_date - FIVE:%Y-%m-%dT%H:%MZ}"
         falls = trade.close_rate * (1 + fee) < trade.open_rate * (1 - fee)
-        assert (shadow.profit_ratio > 0) == falls, trade
-        checked += 1
-    assert checked == len(shorts) and np.isfinite(fee)
+        assert (shadows[signal_id].profit_ratio > 0) == falls, trade
+    assert len(shorts) >= 20
