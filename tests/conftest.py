@@ -69,7 +69,9 @@ def candles_5m(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     from freqtrade_feedback.lab import SyntheticMarket
 
     target = tmp_path_factory.mktemp("synthetic_5m")
-    SyntheticMarket(pairs=PAIRS, timeframe="5m", seed=SYNTHETIC_SEED).write(target)
+    market = SyntheticMarket(pairs=PAIRS, timeframe="5m", seed=SYNTHETIC_SEED)
+    market.write(target)
+    market.write_hourly(target)  # the market features read BTC's 1h candles
     return target
 
 

@@ -19,6 +19,7 @@ import pytest
 from freqtrade_feedback import lab
 from freqtrade_feedback.cli import generate_data
 from freqtrade_feedback.cli.main import main
+from freqtrade_feedback.exceptions import ConfigError
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 # Freqtrade 2026.9's loader calls DataFrame.reset_index(inplace=True), deprecated in pandas 3.1.
@@ -368,3 +369,19 @@ def test_cli_refuses_a_missing_config_file(tmp_path: Path, monkeypatch: pytest.M
     """An explicit --config that does not exist is an error, not a silent fallback."""
     monkeypatch.chdir(tmp_path)
     assert main(["generate-data", "--config", "nope.json", "--datadir", "d"]) == 2
+
+
+def test_hourly_candles_are_the_whole_hours_of_the_market(tmp_path: Path) -> None:
+    """The market features read the market pair's 1h candles: resampled from the generated
+    ones, dated by their open, only complete hours."""
+    market = lab.SyntheticMarket(["BTC/USDT"], timeframe="5m", days=2, seed=3)
+    (path,) = market.write_hourly(tmp_path)
+    hourly = pd.read_feather(path)
+    frame = market.frame("BTC/USDT").reset_index(drop=True)
+    first = frame.iloc[:12]
+    assert path.name == "BTC_USDT-1h.feather" and len(hourly) == len(frame) // 12
+    assert hourly.iloc[0][["open", "high", "low", "close"]].tolist() == [
+        first["open"].iloc[0], first["high"].max(), first["low"].min(), first["close"].iloc[-1]]
+    assert hourly["volume"].iloc[0] == pytest.approx(first["volume"].sum())
+    with pytest.raises(ConfigError, match="divides an hour"):
+        lab.SyntheticMarket(["BTC/USDT"], timeframe="1h", days=2).write_hourly(tmp_path)

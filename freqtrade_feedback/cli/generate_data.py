@@ -22,6 +22,7 @@ from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.lab import SyntheticMarket, timeframe_to_seconds
 
 DEFAULT_CONFIG = Path("user_data/config.json")
+HOURLY_S = 3600
 DEFAULT_STARTUP_CANDLES = 500
 """Above the demo strategy's 200 and the common 400, so EMA-200 style warm-ups are covered."""
 
@@ -81,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(str(error)) from error
     datadir = _datadir(args.datadir, config)
     _report(market, datadir, market.write(datadir), args.start)
+    if timeframe_to_seconds(timeframe) < HOURLY_S:  # the market features read 1h candles
+        hourly = market.write_hourly(datadir)
+        print(f"and {len(hourly)} files of 1h candles resampled from them (the plugin's market "
+              "features read the market pair's 1h candles)")
     return 0
 
 

@@ -391,28 +391,36 @@ class SyntheticMarket:
         return {pair: self.frame(pair) for pair in self.pairs}
 
     def write(self, datadir: Path) -> list[Path]:
-        """Write ``<datadir>/<BASE>_<QUOTE>-<timeframe>.feather`` per pair, as Freqtrade does,
-        and for a timeframe under an hour the pairs' 1h candles too, resampled from them (the
-        plugin's ``market`` features read the market pair's 1h candles, as a user downloads
-        them with ``freqtrade download-data -t 5m 1h``).
+        """Write ``<datadir>/<BASE>_<QUOTE>-<timeframe>.feather`` per pair, as Freqtrade does.
 
         Mirrors ``FeatherDataHandler.ohlcv_store`` (index reset, OHLCV columns only, lz4 level
         9), so ``freqtrade backtesting --datadir <datadir>`` reads the files unchanged.
         Existing files are overwritten.
         """
+        return self._store(datadir, self.timeframe,
+                           {p: f.reset_index(drop=True) for p, f in self.frames().items()})
+
+    def write_hourly(self, datadir: Path) -> list[Path]:
+        """Write each pair's 1h candles, resampled from its own (a timeframe under an hour):
+        the plugin's ``market`` features read the market pair's 1h candles, as a user
+        downloads them with ``freqtrade download-data -t 5m 1h``."""
+        if self._tf_s >= HOUR_S or HOUR_S % self._tf_s:
+            raise ConfigError(f"Hourly candles are resampled from a timeframe that divides an "
+                              f"hour; got {self.timeframe!r}.")
+        return self._store(datadir, "1h", {p: _resample_hourly(f.reset_index(drop=True),
+                                                               self._tf_s)
+                                           for p, f in self.frames().items()})
+
+    @staticmethod
+    def _store(datadir: Path, timeframe: str, frames: dict[str, pd.DataFrame]) -> list[Path]:
         datadir = Path(datadir)
         datadir.mkdir(parents=True, exist_ok=True)
         paths = []
-        hourly = self._tf_s < HOUR_S
-        for pair, frame in self.frames().items():
-            candles = {self.timeframe: frame.reset_index(drop=True)}
-            if hourly:
-                candles["1h"] = _resample_hourly(candles[self.timeframe], self._tf_s)
-            for timeframe, data in candles.items():
-                path = datadir / f"{pair_to_filename(pair)}-{timeframe}.feather"
-                data = data.loc[:, list(OHLCV_COLUMNS)]
-                data.to_feather(path, compression_level=9, compression="lz4")
-                paths.append(path)
+        for pair, frame in frames.items():
+            path = datadir / f"{pair_to_filename(pair)}-{timeframe}.feather"
+            frame.loc[:, list(OHLCV_COLUMNS)].to_feather(path, compression_level=9,
+                                                          compression="lz4")
+            paths.append(path)
         return paths
 
     def _log_returns(self, pair: str, profile: _PairProfile) -> tuple[_Floats, _Floats]:
