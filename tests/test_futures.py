@@ -78,6 +78,7 @@ def futures_run(futures_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
         strategy_path=strategies, user_data_dir=tmp_path_factory.mktemp("futures_user_data"),
         overrides={
             "trading_mode": "futures", "margin_mode": "isolated", "max_open_trades": 10,
+            "fee": 0.0004,  # a futures taker fee; the shadows take the config's fee too
             "exchange": {"name": "binance", "pair_whitelist": FUTURES_PAIRS,
                          "pair_blacklist": []},
             # Every signal taken; a time limit no trade reaches (30 days).
@@ -90,7 +91,7 @@ def futures_run(futures_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_short_and_long_shadows_are_the_trades_they_shadow(futures_run: tuple[Any, Any]) -> None:
     run, config = futures_run
     trades, loop = run.trades, run.loop
-    assert set(trades["leverage"]) == {3.0}
+    assert set(trades["leverage"]) == {3.0} and set(trades["fee_open"]) == {0.0004}
     shorts = int(trades["is_short"].sum())
     assert shorts >= 20 and len(trades) - shorts >= 20
     shadows = {s.signal_id: s for s in loop.shadows}
