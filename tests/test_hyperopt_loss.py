@@ -66,8 +66,10 @@ STEADY = _results([10.0, 2.0] * 20)
 
 
 def _guarded_loop(**guard: Any) -> FeedbackLoop:
-    """A guarded loop that takes every signal: by the model (threshold 0) or the holdout."""
-    settings = FeedbackSettings(threshold=0.0, min_outcomes=0, scope="global",
+    """A guarded loop that takes every signal: by the model (probability rule, threshold 0) or
+    the holdout."""
+    settings = FeedbackSettings(rule="probability", threshold=0.0, min_outcomes=0,
+                                scope="global",
                                 guard=GuardSettings(enabled=True, **guard))
     return FeedbackLoop(settings)
 
@@ -271,7 +273,8 @@ def test_the_resolver_finds_the_loss_by_name_in_user_data() -> None:
 
 
 def test_a_real_backtest_scores_with_its_loop(backtest: Callable[..., Any]) -> None:
-    run = backtest("20240101-20240201", min_outcomes=20,
+    # The probability rule takes model trades in this month, which a gap needs.
+    run = backtest("20240101-20240201", min_outcomes=20, rule="probability",
                    guard={"enabled": True, "holdout_share": 0.2})
     runs.register(run.loop)
     start, end = (datetime.fromtimestamp(run.stats[k] / 1000, tz=UTC)
