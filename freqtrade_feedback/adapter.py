@@ -114,12 +114,12 @@ def shadow_fee(strategy: IStrategy) -> float:
     return max(known) if known else DEFAULT_FEE
 
 
-def shadow_barriers(strategy: IStrategy, settings: FeedbackSettings) -> Barriers:
+def shadow_barriers(strategy: IStrategy, settings: FeedbackSettings, fee: float) -> Barriers:
     """The strategy's exit rules as they stand now (hyperopt changes ROI and stoploss per
-    epoch), with the exchange's fee and the shadows' time limit."""
+    epoch), with the fee and the shadows' time limit."""
     return Barriers.from_strategy(
         strategy.minimal_roi, strategy.stoploss, strategy.timeframe,
-        settings.guard.shadow_max_candles, shadow_fee(strategy),
+        settings.guard.shadow_max_candles, fee,
         use_exit_signal=bool(strategy.use_exit_signal),
         exit_profit_only=bool(strategy.exit_profit_only),
         exit_profit_offset=float(strategy.exit_profit_offset),
@@ -133,7 +133,7 @@ def shadow_feed(strategy: IStrategy, settings: FeedbackSettings, *,
     on: skipped signals are learned from them, and the guard evaluates on them."""
     if not settings.enabled:
         return None
-    return ShadowFeed(shadow_barriers(strategy, settings), ahead=ahead)
+    return ShadowFeed(shadow_barriers(strategy, settings, shadow_fee(strategy)), ahead=ahead)
 
 
 def signal_leverage(strategy: IStrategy, pair: str, now: datetime, side: Side,
@@ -274,7 +274,10 @@ class FeedbackAdapter:
             runs.register(self._loop)  # a hyperopt worker's copy was never registered
             self._entry.clear()
             if self._shadows is not None:
-                self._shadows.reset(shadow_barriers(strategy, self._loop.settings))
+                # this epoch's exits; the fee found at the start (a hyperopt worker has no
+                # exchange to ask)
+                self._shadows.reset(shadow_barriers(strategy, self._loop.settings,
+                                                    self._shadows.barriers.fee))
             self._reported = 0
             self._new_run = False
         self._last = now
