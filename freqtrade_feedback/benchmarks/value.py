@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from freqtrade_feedback.config import SCHEMA
+from freqtrade_feedback.exceptions import ConfigError
 
 DEV_SET: Final = Path("../shared/data/binance-2024")
 DEV_RANGE: Final = "20240101-20240906"
@@ -113,8 +114,6 @@ OLD: Final = "old rule"
 def combinations(timeframe: str | None = None, strategy: str | None = None) -> list[Combination]:
     """The report's combinations, or those at ``timeframe`` / of ``strategy`` (its label or
     class name); an error naming the option when none is left."""
-    from freqtrade_feedback.exceptions import ConfigError
-
     found = [Combination(s, tf) for s in STRATEGIES for tf in s.timeframes
              if timeframe in (None, tf) and strategy in (None, s.label, s.name)]
     if not found:
