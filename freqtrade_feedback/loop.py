@@ -353,7 +353,7 @@ class FeedbackLoop:
         if not _finite(signal.features):
             take = s.fallback == "take"
             return Decision(sid, take, DecisionReason.BAD_FEATURES, None, float(take), now, n)
-        x = self._input(signal.pair, signal.features)  # type: ignore[arg-type]
+        x = self.model_input(signal.pair, signal.features)  # type: ignore[arg-type]
         if self._supervisor is None:
             p = learner.predict_proba_one(x)[True]
         else:  # remembered: the guard asks again about this signal at its outcomes
@@ -379,7 +379,7 @@ class FeedbackLoop:
             return p >= s.threshold
         return edge is None or edge.value + s.skip_confidence * edge.error >= s.min_edge
 
-    def _input(self, pair: str, features: Features) -> ModelInput:
+    def model_input(self, pair: str, features: Features) -> ModelInput:
         """What the learner reads for a signal: its features, and its pair as a categorical
         when the ``"pair"`` feature set is on (a shared learner can then tell pairs apart)."""
         if PAIR_INPUT in self._settings.features:
@@ -444,7 +444,7 @@ class FeedbackLoop:
         how many outcomes that learner has learned. ``key`` is the learner's (a pair, or
         ``"*"`` for the global scope): see ``learner_key``."""
         learner = self._learner_by_key(key)
-        learner.learn_one(self._input(pair, features), win, w=weight)
+        learner.learn_one(self.model_input(pair, features), win, w=weight)
         self.sizes_for(pair).learn_one(profit_ratio, win)
         return learner.n_learned
 
@@ -544,7 +544,7 @@ class FeedbackLoop:
         return replace(outcome, status=LearnStatus.LEARNED)
 
     def _learn(self, signal: Signal, profit_ratio: float, win: bool, weight: float) -> None:
-        x = self._input(signal.pair, signal.features)  # type: ignore[arg-type]
+        x = self.model_input(signal.pair, signal.features)  # type: ignore[arg-type]
         self.learner_for(signal.pair).learn_one(x, win, w=weight)
         self.sizes_for(signal.pair).learn_one(profit_ratio, win)
 
@@ -555,7 +555,7 @@ class FeedbackLoop:
         signal, decision = opened.signal, opened.decision
         return self._supervisor.observe_realized(
             self._key(signal.pair), signal.signal_id, signal.features,  # type: ignore[arg-type]
-            self._input(signal.pair, signal.features),  # type: ignore[arg-type]
+            self.model_input(signal.pair, signal.features),  # type: ignore[arg-type]
             win, profit_ratio, self.stake_factor(decision),
             decision.reason is DecisionReason.HOLDOUT,
         )
@@ -605,7 +605,7 @@ class FeedbackLoop:
         if self._supervisor is not None and features is not None:
             self._supervisor.observe_shadow(
                 self._key(record.pair), signal_id,
-                self._input(record.pair, features), record.win, profit_ratio, record.taken,
+                self.model_input(record.pair, features), record.win, profit_ratio, record.taken,
             )
         skipped = self._skipped.pop(signal_id, None)
         if skipped is not None and math.isfinite(profit_ratio) and (

@@ -29,6 +29,8 @@ from freqtrade_feedback.config.settings import FeedbackSettings
 SPACE = "feedback"
 
 KEYS: dict[str, tuple[str, ...]] = {
+    "feedback_min_edge": ("min_edge",),
+    "feedback_skip_confidence": ("skip_confidence",),
     "feedback_threshold": ("threshold",),
     "feedback_min_outcomes": ("min_outcomes",),
     "feedback_explore_share": ("explore_share",),

@@ -16,13 +16,14 @@ feature, and the learner would read its own output.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from freqtrade_feedback.features import FeatureTable
 from freqtrade_feedback.learner import OnlineLearner
+from freqtrade_feedback.typing import Features, ModelInput
 
 PROBABILITY_COLUMN = "feedback_probability"
 GUARD_COLUMN = "feedback_guard"
@@ -51,12 +52,13 @@ def with_feedback_subplot(plot_config: Mapping[str, Any] | None) -> dict[str, An
     return merged
 
 
-def probabilities(learner: OnlineLearner, table: FeatureTable,
-                  rows: np.ndarray | None = None) -> np.ndarray:
+def probabilities(learner: OnlineLearner, table: FeatureTable, rows: np.ndarray | None = None,
+                  to_input: Callable[[Features], ModelInput] = dict) -> np.ndarray:
     """The learner's probability of a win for each row of ``table`` (or only ``rows``, a
-    boolean mask; the others NaN), NaN where a feature is not finite. One
-    ``predict_proba_one`` per row: river's online models score one dict at a time (about
-    6 us a row with the default learner)."""
+    boolean mask; the others NaN), NaN where a feature is not finite. ``to_input`` turns a
+    row's features into what the learner reads (the loop's ``model_input``: the pair beside
+    them). One ``predict_proba_one`` per row: river's online models score one dict at a time
+    (about 6 us a row with the default learner)."""
     finite = np.isfinite(table.values).all(axis=1)
     if rows is not None:
         finite &= rows
@@ -64,7 +66,7 @@ def probabilities(learner: OnlineLearner, table: FeatureTable,
     columns = table.columns
     for index in np.flatnonzero(finite):
         features = dict(zip(columns, table.values[index].tolist(), strict=True))
-        out[index] = learner.predict_proba_one(features)[True]
+        out[index] = learner.predict_proba_one(to_input(features))[True]
     return out
 
 
@@ -78,8 +80,8 @@ class ProbabilityCache:
     def __init__(self) -> None:
         self._last: dict[str, tuple[OnlineLearner, object, np.ndarray, np.ndarray]] = {}
 
-    def probabilities(self, pair: str, learner: OnlineLearner,
-                      table: FeatureTable) -> np.ndarray:
+    def probabilities(self, pair: str, learner: OnlineLearner, table: FeatureTable,
+                      to_input: Callable[[Features], ModelInput] = dict) -> np.ndarray:
         state = learner.state
         dates = table.dates_ms
         known = np.zeros(len(dates), dtype=bool)
@@ -89,6 +91,6 @@ class ProbabilityCache:
             index = np.minimum(np.searchsorted(last[2], dates), len(last[2]) - 1)
             known = last[2][index] == dates
             reused[known] = last[3][index[known]]
-        out = np.where(known, reused, probabilities(learner, table, ~known))
+        out = np.where(known, reused, probabilities(learner, table, ~known, to_input))
         self._last[pair] = (learner, state, dates.copy(), out)
         return out

@@ -46,8 +46,14 @@ class FeedbackMixin(IStrategy):
     :mod:`freqtrade_feedback.parameters`). Defaults equal the settings' defaults.
     """
 
-    feedback_threshold = DecimalParameter(0.35, 0.70, decimals=2, space=SPACE,
+    feedback_min_edge = DecimalParameter(-0.002, 0.004, decimals=4, space=SPACE,
+                                         default=default("feedback_min_edge"))
+    feedback_skip_confidence = DecimalParameter(0.0, 3.0, decimals=1, space=SPACE,
+                                                default=default("feedback_skip_confidence"))
+    feedback_threshold = DecimalParameter(0.35, 0.70, decimals=2, space=SPACE, optimize=False,
                                           default=default("feedback_threshold"))
+    """Used by the probability rule only, so not searched by default: redefine it with
+    ``optimize=True`` on a strategy that sets ``rule: "probability"``."""
     feedback_min_outcomes = IntParameter(10, 100, space=SPACE,
                                          default=default("feedback_min_outcomes"))
     feedback_explore_share = DecimalParameter(0.0, 0.20, decimals=2, space=SPACE,

@@ -68,20 +68,20 @@ class Workspace:
 
 @pytest.fixture(scope="module")
 def workspace(binance_5m: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """Two pairs, the guard on, and a config threshold (0.9) that every epoch must replace."""
+    """Two pairs, the guard on, and a config min_edge (0.05) that every epoch must replace."""
     root = tmp_path_factory.mktemp("hyperopt")
     datadir = root / "data"
     datadir.mkdir()
-    for pair in PAIRS:
-        name = f"{pair.replace('/', '_')}-5m.feather"
+    for name in [f"{pair.replace('/', '_')}-5m.feather" for pair in PAIRS]:
         shutil.copy2(binance_5m / name, datadir / name)
+    shutil.copy2(binance_5m / "BTC_USDT-1h.feather", datadir)  # the market features
     strategies = root / "strategies"
     strategies.mkdir()
     shutil.copy2(STRATEGIES / "FeedbackSampleStrategy.py", strategies)
     (strategies / f"{STRATEGY}.py").write_text(STRATEGY_SOURCE)
     config = json.loads(CONFIG.read_text())
     config["exchange"]["pair_whitelist"] = PAIRS
-    config["feedback"].update({"threshold": 0.9, "guard": {"enabled": True}})
+    config["feedback"].update({"threshold": 0.9, "min_edge": 0.05, "guard": {"enabled": True}})
     path = root / "config.json"
     path.write_text(json.dumps(config))
     return Workspace(path, datadir, strategies, root)
@@ -192,7 +192,9 @@ def test_every_sequential_epoch_equals_a_fresh_backtest_of_its_parameters(
             "current_epoch"]
         feedback = details[SPACE]
         settings = run.loop.settings
-        assert settings.threshold == pytest.approx(feedback["feedback_threshold"])
+        assert settings.min_edge == pytest.approx(feedback["feedback_min_edge"])
+        assert settings.skip_confidence == pytest.approx(feedback["feedback_skip_confidence"])
+        assert settings.threshold == 0.9  # the probability rule's, not searched by default
         assert settings.min_outcomes == feedback["feedback_min_outcomes"]
         assert settings.guard.alpha == feedback["feedback_guard_alpha"]
         gated_after_learning += sum(
@@ -209,7 +211,8 @@ def test_parameter_defaults_equal_the_settings_defaults_and_their_ranges_are_val
     defaults = FeedbackSettings()
     for name, path in KEYS.items():
         param = getattr(FeedbackMixin, name)
-        assert param.space == SPACE and param.load and param.optimize, name
+        assert param.space == SPACE and param.load, name
+        assert param.optimize == (name != "feedback_threshold"), name
         section: Any = defaults
         for key in path:
             section = getattr(section, key)
@@ -226,7 +229,8 @@ def test_config_values_stand_unless_a_file_or_hyperopt_sets_the_parameter(
                              timerange="20240101-20240103", strategy_path=workspace.strategies,
                              user_data_dir=user_data)
     run = run_backtest(config)
-    assert run.loop.settings.threshold == 0.9  # the config's, not the parameter default 0.5
+    assert run.loop.settings.min_edge == 0.05  # the config's, not the parameter default 0
+    assert run.loop.settings.threshold == 0.9
     assert run.loop.settings.min_outcomes == 30
 
 
@@ -239,6 +243,9 @@ def test_a_bad_value_in_the_parameter_file_stops_the_run_naming_key_and_paramete
 
 
 def _strategy(ws: Workspace, user_data: Path, runmode: RunMode, **feedback: Any) -> Any:
+    """The strategy started outside a bot (no DataProvider, so no market candles: the TA
+    features, which need only the pair's own)."""
+    feedback.setdefault("features", ["ta", "pair"])
     config = backtest_config(ws.config, strategy=STRATEGY, datadir=ws.datadir,
                              timerange=TIMERANGE, strategy_path=ws.strategies,
                              user_data_dir=user_data, overrides={"feedback": feedback})
@@ -315,8 +322,10 @@ def test_plot_columns_score_every_row_in_plot_mode_and_are_no_features(
     learner = strategy.feedback_loop.decider_for(pair)
     columns = feature_columns(frame.columns, None)
     row = 2500
-    expected = learner.predict_proba_one({c: float(frame[c].iat[row]) for c in columns})[True]
-    assert scored.iat[row] == pytest.approx(expected)
+    features = {c: float(frame[c].iat[row]) for c in columns}
+    model_input = strategy.feedback_loop.model_input(pair, features)  # with the pair, as gated
+    assert "pair" in model_input
+    assert scored.iat[row] == pytest.approx(learner.predict_proba_one(model_input)[True])
     assert scored.iloc[300:].notna().all() and scored.iloc[300:].nunique() > 100
     assert scored.iloc[:10].isna().all()  # indicators still warming up: no finite features
     assert (frame[GUARD_COLUMN] == GUARD_CODES["off"]).all()
