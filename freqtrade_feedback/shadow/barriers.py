@@ -247,6 +247,13 @@ class Barriers:
         return Position(self, float(entry_price), side, float(leverage), decimals)
 
 
+def check_leverage(leverage: object) -> float:
+    """``leverage`` as a float, or a ValueError naming it: finite and at least 1."""
+    if not (is_real(leverage) and math.isfinite(leverage) and leverage >= 1):
+        raise invalid("Position", "leverage", "a finite ratio >= 1, e.g. 3.0", leverage)
+    return float(leverage)
+
+
 def to_tick(price: float, decimals: int | None, rounding: str = ROUND_HALF_UP) -> float:
     """``price`` on the tick ``10 ** -decimals``, as Freqtrade's ``price_to_precision`` puts it
     there (exact decimal arithmetic on the price's shortest repr; half up by default).
@@ -281,12 +288,12 @@ class Position:
     _open_value: float = field(init=False, repr=False, compare=False)
     _close_factor: float = field(init=False, repr=False, compare=False)
     _stop: float = field(init=False, repr=False, compare=False)
+    _near: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.side not in ("long", "short"):
             raise invalid("Position", "side", "'long' or 'short'", self.side)
-        if not (is_real(self.leverage) and math.isfinite(self.leverage) and self.leverage >= 1):
-            raise invalid("Position", "leverage", "a finite ratio >= 1, e.g. 3.0", self.leverage)
+        check_leverage(self.leverage)
         if not (math.isfinite(self.entry_price) and self.entry_price > 0):
             raise invalid("Position", "entry_price", "a finite price > 0", self.entry_price)
         short = self.side == "short"
@@ -296,6 +303,9 @@ class Position:
         setattr_(self, "_short", short)
         setattr_(self, "_open_value", entry * (1.0 - fee) if short else entry * (1.0 + fee))
         setattr_(self, "_close_factor", 1.0 + fee if short else 1.0 - fee)
+        # A price this far short of an ROI price cannot round up to its level: the rule
+        # compares the rounded profit only nearer than that.
+        setattr_(self, "_near", _SLACK * self._open_value / (self._close_factor * self.leverage))
         if self.decimals is not None and not (is_int(self.decimals) and self.decimals >= 0):
             raise invalid("Position", "decimals", "a whole number >= 0, or None", self.decimals)
         stop = entry * (1.0 + distance) if short else entry * (1.0 - distance)
@@ -370,12 +380,15 @@ class Position:
         if index == 0:
             return None
         level, key = b._roi_levels[index], b._roi_minutes[index - 1]
-        if not self.profit_ratio(low if self._short else high) > level:
+        target = self.roi_price(level)
+        best = low if self._short else high
+        if (target - best if self._short else best - target) < -self._near:
+            return None  # clearly short of the level: most candles stop here
+        if not self.profit_ratio(best) > level:
             return None
         on_open = key % b.timeframe_minutes == 0
         if level == -1 and on_open:
             return open_
-        target = self.roi_price(level)
         if elapsed > 0 and elapsed == key and on_open and (
             open_ < target if self._short else open_ > target
         ):

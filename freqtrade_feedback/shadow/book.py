@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from freqtrade_feedback.shadow.barriers import Barriers, Position
+from freqtrade_feedback.shadow.barriers import Barriers, Position, check_leverage
 from freqtrade_feedback.shadow.candles import side_bits
 from freqtrade_feedback.shadow.outcome import (
     MS_PER_MINUTE,
@@ -112,7 +112,7 @@ class ShadowBook:
         added before the candle after its signal candle is fed: that candle is its entry.
         """
         enter_bit, exit_bit = side_bits(side)
-        self.barriers.position(1.0, side, leverage)  # a bad leverage fails here, not later
+        leverage = check_leverage(leverage)  # a bad one fails here, not at the entry candle
         if signal_id in self._known:
             return
         signal_ms = to_ms(signal_candle, "signal_candle")
@@ -127,8 +127,7 @@ class ShadowBook:
                 "candles that follow it."
             )
         self._known.add(signal_id)
-        state.pending.append(_Open(signal_id, signal_ms, side, float(leverage), enter_bit,
-                                   exit_bit))
+        state.pending.append(_Open(signal_id, signal_ms, side, leverage, enter_bit, exit_bit))
         self._pending += 1
 
     def on_candle(
