@@ -49,9 +49,9 @@ from freqtrade_feedback import runs
 from freqtrade_feedback.config import FeedbackSettings, load_settings
 from freqtrade_feedback.events import FeedbackEvents
 from freqtrade_feedback.exceptions import FeedbackError
+from freqtrade_feedback.feature_sets import add_feature_sets, informative_pairs
 from freqtrade_feedback.features import (
     FeatureTable,
-    add_default_features,
     check_feature_columns,
     feature_columns,
 )
@@ -191,7 +191,8 @@ class FeedbackAdapter:
         """Dry-run or live: a journal, notifications, no per-run reset."""
         self._timeframe = strategy.timeframe
         self._candle = timedelta(seconds=timeframe_to_seconds(strategy.timeframe))
-        self._loop = FeedbackLoop(settings)
+        # simulated exits are stamped with their candle's open: held until the next one
+        self._loop = FeedbackLoop(settings, candle=None if self.trade_mode else self._candle)
         runs.register(self._loop)
         self._journal: Journal | None = None
         self._events: FeedbackEvents = self._loop
@@ -327,14 +328,31 @@ class FeedbackAdapter:
 
     # -- features ------------------------------------------------------------------------
 
+    def _market_candles(self, strategy: IStrategy, settings: FeedbackSettings) -> DataFrame | None:
+        """The market pair's candles for the ``market`` features (``None`` without them); a
+        market pair without candles is said once, and its signals get the fallback rule."""
+        wanted = informative_pairs(settings, strategy.config, strategy.timeframe)
+        if not wanted:
+            return None
+        (pair, timeframe), = wanted
+        provider = getattr(strategy, "dp", None)  # none outside a bot (a strategy in a test)
+        candles = (provider.get_pair_dataframe(pair=pair, timeframe=timeframe)
+                   if provider is not None else DataFrame())
+        if candles.empty:
+            self._warn(strategy, f"market:{pair}", "no %s candles of the market pair %s for the "
+                       "'market' features: download them, set feedback.market_pair, or drop "
+                       "'market' from feedback.features; until then every signal gets the "
+                       "fallback rule", timeframe, pair)
+        return candles
+
     def indicators(self, strategy: IStrategy, dataframe: DataFrame, pair: str) -> DataFrame:
         """The analyzed frame with the default features, checked feature columns, the pair's
         feature table and candles for its shadows, and the plotted columns."""
         settings = self.loop.settings
         if not settings.enabled:
             return dataframe
-        if settings.default_features:
-            dataframe = add_default_features(dataframe)
+        dataframe = add_feature_sets(dataframe, settings, timeframe=strategy.timeframe,
+                                     market=self._market_candles(strategy, settings))
         if self._columns is None:
             self._columns = feature_columns(dataframe.columns, settings.feature_columns)
         if pair not in self._checked:
@@ -362,7 +380,8 @@ class FeedbackAdapter:
         loop = self.loop
         if strategy.config.get("runmode") in PLOTTED_MODES:
             dataframe[PROBABILITY_COLUMN] = self._plotted.probabilities(
-                pair, loop.decider_for(pair), self._tables[pair])
+                pair, loop.decider_for(pair), self._tables[pair],
+                lambda features: loop.model_input(pair, features))
             dataframe[GUARD_COLUMN] = GUARD_CODES[loop.guard_state]
         else:
             dataframe[PROBABILITY_COLUMN] = math.nan
