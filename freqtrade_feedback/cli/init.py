@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from freqtrade_feedback.config import SCHEMA, load_settings
 from freqtrade_feedback.exceptions import ConfigError
@@ -43,6 +43,10 @@ SUFFIX = "Feedback"
 DEFAULT_USERDIR = Path("user_data")
 EXIT_REFUSED = 2
 """Something is in the way (a usage error): nothing was written."""
+Action = Literal["write", "add", "unchanged", "skipped", "refused"]
+"""``write`` a new file, ``add`` the section to an existing config, or leave the file be:
+``unchanged`` (already as init writes it), ``skipped`` (nothing to do it to), ``refused``
+(a file init did not write is in the way)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,9 +67,7 @@ class Step:
     """One file init would touch, and what it does with it."""
 
     path: Path
-    action: str
-    """``write`` (a new file), ``add`` (the section, to an existing config), ``unchanged``,
-    ``skipped`` or ``refused``."""
+    action: Action
     detail: str
     text: str | None = None
     """What ``write`` and ``add`` put in the file."""
