@@ -362,8 +362,6 @@ class FeedbackAdapter:
                 raise OperationalException(str(error)) from error
             self._checked.add(pair)
         self._tables[pair] = FeatureTable.from_frame(dataframe, self._columns)
-        if self._shadows is not None:
-            self._shadows.set_candles(pair, candle_arrays(dataframe))
         return self._plot_columns(strategy, dataframe, pair)
 
     def advised(self, dataframe: DataFrame, pair: str) -> DataFrame:

@@ -122,6 +122,11 @@ class FeedbackMixin(IStrategy):
         dataframe = super().advise_indicators(dataframe, metadata)
         return self._fb_adapter.indicators(self, dataframe, str(metadata.get("pair")))
 
+    def advise_exit(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        # the last step of every analysis: the signals the shadows exit on are in the frame
+        dataframe = super().advise_exit(dataframe, metadata)
+        return self._fb_adapter.advised(dataframe, str(metadata.get("pair")))
+
     def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
                             proposed_stake: float, min_stake: float | None, max_stake: float,
                             leverage: float, entry_tag: str | None, side: str,

@@ -144,8 +144,8 @@ LAYERS = {
              "parameters"},
     "lab": {"lab"},
     "durable": {"journal", "ledger"},
-    "glue": {"strategy", "adapter", "offline", "replay", "hyperopt_loss", "plotting",
-             "backtest", "bot", "progress"},
+    "glue": {"strategy", "adapter", "feature_sets", "offline", "replay", "hyperopt_loss",
+             "plotting", "backtest", "bot", "progress"},
     "face": {"cli", "comparison", "benchmarks"},
 }
 """The layers of docs/development.md, by top-level module of the package."""

@@ -72,8 +72,9 @@ _GUARD: Final[dict[str, Any]] = {
         "shadow_max_candles": {
             "type": "integer",
             "minimum": 1,
-            "description": "Time limit of a shadow trade, in candles (the third barrier, beside "
-            "the strategy's ROI table and stoploss).",
+            "description": "Time limit of a shadow trade, in candles (beside the strategy's "
+            "exits: ROI table, stoploss, exit signals). Shadows run whenever the gate is on; "
+            "keep it above the strategy's longest trades.",
         },
     },
 }

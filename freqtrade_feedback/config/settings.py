@@ -26,7 +26,7 @@ class GuardSettings:
     suspect_dwell: int = 20
     cooldown: int = 50
     probation: int = 50
-    shadow_max_candles: int = 288
+    shadow_max_candles: int = 8640
 
 
 @dataclass(frozen=True)
