@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -57,11 +58,16 @@ def test_compare_prints_both_variants(binance_5m: Path, tmp_path: Path,
     assert rows["primary"]["trades"] > 0
 
 
-def test_compare_with_a_bad_feedback_section_exits_2(tmp_path: Path, binance_5m: Path) -> None:
+def test_compare_with_a_bad_feedback_section_exits_2(tmp_path: Path, binance_5m: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Refused in the parent, naming the key, before a worker starts or a folder is made."""
     config = _demo_config(tmp_path, threshold=7)
-    assert main(["compare", "--config", str(config), "--datadir", str(binance_5m),
-                 "--userdir", str(tmp_path), "--strategy-path", str(STRATEGIES),
-                 "--timerange", "20240101-20240105"]) == 2
+    with caplog.at_level(logging.ERROR, logger="freqtrade_feedback"):
+        assert main(["compare", "--config", str(config), "--datadir", str(binance_5m),
+                     "--userdir", str(tmp_path), "--strategy-path", str(STRATEGIES),
+                     "--timerange", "20240101-20240105"]) == 2
+    assert "feedback.threshold" in caplog.text
+    assert not (tmp_path / "compare").exists()
 
 
 def test_compare_with_a_missing_config_exits_2(tmp_path: Path) -> None:

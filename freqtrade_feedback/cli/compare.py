@@ -33,6 +33,7 @@ from freqtrade_feedback.cli.options import (
 )
 from freqtrade_feedback.comparison import plan, report, rows, table
 from freqtrade_feedback.comparison import run as runner
+from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.csvfile import write_csv
 
 TITLE = "Primary alone, naive feedback, guarded feedback"
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the options, run every variant on every fold, write the CSV and the report."""
     folds = plan.make_folds(args.timerange, args.oos_timerange, args.folds, args.epochs)
     merged = merged_config(args)
+    load_settings(merged.get("feedback"))  # a bad key fails here, not in every worker
     with restored_log_levels(), tempfile.TemporaryDirectory(prefix="ff-compare-") as tmp:
         config = backtest_config_from(args, write_config(merged, Path(tmp) / "config.json"), {})
         strategy_file, spaces = runner.inspect_strategy(config)
