@@ -81,6 +81,16 @@ def test_every_variant_is_a_valid_feedback_section(name: str) -> None:
         assert (settings.threshold, settings.scope) == (0.5, "pair")
 
 
+def test_the_wall_time_ratio_is_the_default_over_the_primary_summed() -> None:
+    table = {"slow": {"primary": {"seconds": 40.0}, "default": {"seconds": 44.0}},
+             "fast": {"primary": {"seconds": 4.0}, "default": {"seconds": 6.0}}}
+    ratios = value.wall_ratios(table)
+    assert ratios == pytest.approx({"slow": 1.1, "fast": 1.5, "all": 50 / 44})
+    assert value.wall_verdict(ratios) == "PASS"
+    table["slow"]["default"]["seconds"] = 48.0
+    assert value.wall_verdict(value.wall_ratios(table)) == "FAIL"
+
+
 def test_the_placebo_spread_is_the_seeds_mean_and_standard_deviation() -> None:
     rows = [{figure: 1.0 for figure in value.FIGURES} | {"profit_mean": m}
             for m in (0.1, 0.2, 0.3)]
@@ -137,7 +147,9 @@ def test_value_report_end_to_end_on_two_pairs_at_1h(tmp_path: Path,
         assert rows["primary"]["trades"] > 0 and rows["primary"]["take_rate"] == 1.0
         assert rows["default"]["signals"] > 0
     assert {v["check"] for v in report["verdicts"]} >= {"old rule", "old rule count"}
-    assert report["wall_verdict"] in ("PASS", "FAIL") and report["wall_ratio"] > 0
+    assert report["wall_verdict"] in ("PASS", "FAIL")
+    assert set(report["wall_ratios"]) == {*combos, "all"}
+    assert all(ratio > 0 for ratio in report["wall_ratios"].values())
     with (out / "value.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(report["rows"]) >= 4 * len(combos)
