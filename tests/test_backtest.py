@@ -34,27 +34,42 @@ def _trades(run: Any) -> list[tuple]:
 
 
 def test_one_outcome_per_closed_trade_recorded_when_it_closed(gated: Any) -> None:
-    """Every closed trade reaches the loop once, at its close, with Freqtrade's own profit."""
+    """Every closed trade reaches the loop once, at its close, with Freqtrade's own profit;
+    it is learned from the next candle on (one that closed in the last candle stays
+    pending). The expected-profit gate skips most of this strategy's signals: 50 trades, not
+    the 100 of the probability rule."""
     outcomes = {o.signal_id: o for o in gated.loop.outcomes}
-    assert len(gated.trades) > 100
+    last_candle = max(d.decided_at for d in gated.loop.decisions)
+    # the market features need a week of the market pair's candles: the data starts at 01-01
+    unfeatured = {d.signal_id for d in gated.loop.decisions
+                  if d.reason is DecisionReason.BAD_FEATURES}
+    assert len(gated.trades) > 50
     assert len(outcomes) == len(gated.trades)
     for trade in gated.trades.itertuples():
         sid = f"{trade.pair}|long|{(trade.open_date - FIVE_MINUTES):%Y-%m-%dT%H:%M}Z"
         outcome = outcomes[sid]
         assert outcome.closed_at == trade.close_date
         assert outcome.profit_ratio == pytest.approx(trade.profit_ratio, abs=1e-8)
-        expected = LearnStatus.FORCE_EXIT if trade.exit_reason == "force_exit" else (
-            LearnStatus.LEARNED)
-        assert outcome.status is expected
+        if trade.exit_reason == "force_exit":
+            assert outcome.status is LearnStatus.FORCE_EXIT
+        elif sid in unfeatured:
+            assert outcome.status is LearnStatus.BAD_FEATURES
+        elif outcome.closed_at >= last_candle:
+            assert outcome.status in (LearnStatus.LEARNED, LearnStatus.PENDING)
+        else:
+            assert outcome.status is LearnStatus.LEARNED
 
 
 def test_the_learner_never_sees_an_outcome_before_its_trade_closed(gated: Any) -> None:
-    """Each decision was made by a learner trained on exactly the trades closed by then."""
-    learned = [o for o in gated.loop.outcomes if o.learned]
+    """Each decision was made by the (shared) learner trained on exactly the outcomes known by
+    then: trades that closed in an earlier candle, and shadow outcomes already released (see
+    also tests/test_causality.py)."""
+    learned = [o.closed_at + FIVE_MINUTES for o in gated.loop.outcomes if o.learned]
+    learned += [s.observed_at for s in gated.loop.shadows if s.learned]
+    assert len(learned) > 100
     for decision in gated.loop.decisions:
-        pair = decision.signal_id.split("|")[0]
-        closed = sum(o.pair == pair and o.closed_at <= decision.decided_at for o in learned)
-        assert decision.trained_on == closed, decision
+        known = sum(at <= decision.decided_at for at in learned)
+        assert decision.trained_on == known, decision
 
 
 def test_after_min_outcomes_the_gate_skips_some_signals(gated: Any) -> None:
@@ -144,8 +159,11 @@ def test_nan_features_go_to_the_fallback_and_are_recorded_not_learned(
     assert bad and len(bad) < len(run.loop.decisions)
     for outcome in run.loop.outcomes:
         if outcome.signal_id in bad:
-            assert outcome.status is LearnStatus.BAD_FEATURES
-    assert run.loop.n_learned == sum(o.learned for o in run.loop.outcomes) > 0
+            assert outcome.status is (LearnStatus.FORCE_EXIT if outcome.exit_reason == "force_exit"
+                                      else LearnStatus.BAD_FEATURES)
+    realized = sum(o.learned for o in run.loop.outcomes)
+    assert run.loop.n_learned == realized + sum(s.learned for s in run.loop.shadows)
+    assert realized > 0
 
 
 def test_a_feature_column_the_strategy_does_not_produce_stops_the_run(
@@ -193,7 +211,8 @@ def test_guarded_backtest_records_shadows_for_every_signal_without_lookahead(
     backtest: Callable[..., Any],
 ) -> None:
     """With the guard on, every signal gets a shadow outcome from the strategy's own exits,
-    released only after its touch candle closed, and taken trades mostly agree with it."""
+    released only after its touch candle closed, and taken trades agree with it (at least 97%
+    of them on win or loss; the expected-profit gate takes 50 or more here)."""
     from freqtrade_feedback.metrics import guard_summary
 
     run = backtest(TIMERANGE, guard={"enabled": True}, **GATE)
@@ -206,7 +225,7 @@ def test_guarded_backtest_records_shadows_for_every_signal_without_lookahead(
         assert shadow.observed_at > signal_candle  # known only after the entry candle closed
     summary = guard_summary(loop)
     assert summary["guard"] in {"learning", "suspect", "frozen", "probation"}
-    assert summary["shadow_pairs"] > 100 and summary["shadow_agreement"] > 0.85
+    assert summary["shadow_pairs"] > 50 and summary["shadow_agreement"] >= 0.97
     assert summary["promotions"] >= 1
     holdout = [d for d in loop.decisions if d.reason is DecisionReason.HOLDOUT]
     assert holdout and all(d.take for d in holdout)
