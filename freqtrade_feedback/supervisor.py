@@ -1,133 +1,43 @@
 """The guard wired to the loop's events: champion and challenger, holdout, detectors.
 
 The champion (a snapshot) gates; the challenger learns. Every event of the loop feeds the
-detectors what each one measures, and after each outcome the guard's state machine may move.
-The challenger replaces the champion only when the paired sequential test says it is better
-on the unbiased stream (shadow outcomes and holdout trades); when the test says it is worse,
-it is rolled back to the champion and the guard freezes.
+detectors what each one measures, as the rows of ``guard.wiring.WIRING`` say, and after each
+outcome the guard's state machine may move. The challenger replaces the champion only when
+the ``promote`` row's paired sequential test says it is better on the unbiased stream (shadow
+outcomes and holdout trades); when the test says it is worse, it is rolled back to the
+champion and the guard freezes.
 
 Detectors that measure a change of the world rather than a learner fooling itself
-(calibration of the champion, coverage of the training set) only warn: they move the guard to
-SUSPECT, never to FROZEN, so that an exogenous regime change is adapted to instead of frozen.
+(calibration of the champion, coverage of the training set) have the ``warn`` role: they move
+the guard to SUSPECT, never to FROZEN, so that an exogenous regime change is adapted to
+instead of frozen.
 """
 
 from __future__ import annotations
 
-import math
 import pickle
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
 
 from freqtrade_feedback.config import FeedbackSettings
-from freqtrade_feedback.guard.acceptance_collapse import AcceptanceCollapse
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.guard.calibration import Calibration
-from freqtrade_feedback.guard.coverage import Coverage
-from freqtrade_feedback.guard.execution_gap import ExecutionGap
 from freqtrade_feedback.guard.guard import Guard, finite_statistics
-from freqtrade_feedback.guard.own_impact import OwnImpact
-from freqtrade_feedback.guard.paired_loss import PairedLoss
-from freqtrade_feedback.guard.self_fit_gap import SelfFitGap
 from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
+from freqtrade_feedback.guard.wiring import (
+    Board,
+    DecisionEvent,
+    Event,
+    ExecutionEvent,
+    RealizedEvent,
+    ShadowEvent,
+)
 from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.typing import Features, ModelInput
 
-EPSILON = 1e-4
 PROMOTE_EVERY = 100
 """Paired outcomes after which a challenger that is not even suspected of being worse
 replaces the champion, so that the champion keeps up while nothing is wrong; a challenger
 proven better is promoted at once."""
-SELF_FIT_THRESHOLD = 0.2
-"""Residual gap (skipped minus taken) at which the learner is fitting its own selection."""
-
-
-def log_loss(p: float, y: bool) -> float:
-    """Per-example log-loss with clipped probability, in nats.
-
-    >>> round(log_loss(0.8, True), 4), round(log_loss(0.8, False), 4)
-    (0.2231, 1.6094)
-    """
-    # min(1 - EPSILON, max(EPSILON, p)) written out, NaN included: called twice per outcome
-    p = p if p > EPSILON else EPSILON
-    p = p if p < 1.0 - EPSILON else 1.0 - EPSILON
-    return -math.log(p if y else 1.0 - p)
-
-
-class WarnOnly(Detector):
-    """Turn a detector's alarm into a warning: it may make the guard suspicious, not freeze it.
-
-    A warning only delays nothing, so the inner detector is read once every ``every``
-    updates (a PSI or an ECE costs a sort of their windows), and its verdict held between.
-
-    >>> from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
-    >>> det = WarnOnly(PeriodicAlarm(period=2))
-    >>> det.update(0.0); det.update(0.0)
-    >>> det.alarm, det.warning
-    (False, True)
-    """
-
-    def __init__(self, detector: Detector, every: int = 1) -> None:
-        self.detector = detector
-        self.every = every
-        self._reset()
-
-    def _reset(self) -> None:
-        self._inner = self.detector.clone()
-        self._seen = 0
-        self._flag = False
-        self._inner_alarmed = False
-
-    def update(self, *values: Any) -> None:
-        """``Detector.update`` without its reset-after-alarm: a WarnOnly never alarms itself."""
-        self.observe(*values)
-
-    def _update(self, *values: Any) -> None:
-        # Feeds the inner detector without reading its flags, so that its verdict (a sort of
-        # its window) is computed every ``every`` updates only, with the same reset-after-alarm
-        # rule as ``Detector.update``.
-        inner = self._inner
-        if self._inner_alarmed:
-            inner.reset()
-            self._inner_alarmed = False
-        inner.observe(*values)
-        self._seen += 1
-        if self._seen % self.every == 0:
-            self._inner_alarmed = bool(inner.alarm)
-            self._flag = self._inner_alarmed or bool(inner.warning)
-
-    @property
-    def statistic(self) -> float:
-        return self._inner.statistic
-
-    @property
-    def threshold_value(self) -> float:
-        return self._inner.threshold_value
-
-    @property
-    def alarm(self) -> bool:
-        return False
-
-    @property
-    def warning(self) -> bool:
-        return self._flag
-
-    def reason(self) -> str:
-        return f"WarnOnly (warns, never freezes): {self._inner.reason()}"
-
-
-def default_detectors(settings: FeedbackSettings) -> dict[str, Detector]:
-    """The guard's detectors, by the names that appear in its events and reports."""
-    alpha = settings.guard.alpha
-    return {
-        "acceptance_collapse": AcceptanceCollapse(),
-        "self_fit_gap": WarnOnly(SelfFitGap(threshold=SELF_FIT_THRESHOLD)),
-        "paired_loss": PairedLoss(alpha=alpha),
-        "execution_gap": ExecutionGap(alpha=alpha, tolerance=0.001, bound=0.01),
-        "own_impact": OwnImpact(),
-        "calibration": WarnOnly(Calibration(), every=10),
-        "coverage": WarnOnly(Coverage(), every=20),
-    }
 
 
 def _copy(learner: OnlineLearner) -> OnlineLearner:
@@ -146,9 +56,9 @@ class Supervisor:
 
     def _reset(self) -> None:
         g = self._settings.guard
-        self._detectors = default_detectors(self._settings)
-        self._guard = Guard(self._detectors, suspect_dwell=g.suspect_dwell,
-                            cooldown=g.cooldown, probation=g.probation)
+        self._board = Board(g)
+        self._guard = Guard(self._board.detectors, suspect_dwell=g.suspect_dwell,
+                            cooldown=g.cooldown, probation=g.probation, roles=self._board.roles)
         self._challengers: dict[str, OnlineLearner] = {}
         self._champions: dict[str, OnlineLearner] = {}
         self._realized: dict[str, tuple[float, float]] = {}
@@ -172,7 +82,7 @@ class Supervisor:
         self._guard.tune(suspect_dwell=g.suspect_dwell, cooldown=g.cooldown,
                          probation=g.probation)
         if g.alpha != old.alpha:
-            self._detectors.update(default_detectors(settings))  # the guard reads this dict
+            self._board.rebuild(g)  # in place: the guard reads the board's dict
 
     # -- learners ------------------------------------------------------------------------
 
@@ -213,7 +123,7 @@ class Supervisor:
 
     def _promote(self) -> None:
         self._champions = {k: _copy(v) for k, v in self._challengers.items()}
-        self._detectors["paired_loss"] = self._detectors["paired_loss"].clone()
+        self._board.renew_comparison()
         self.promotions += 1
 
     def _rollback(self) -> None:
@@ -236,7 +146,7 @@ class Supervisor:
 
     @property
     def detectors(self) -> dict[str, Detector]:
-        return dict(self._detectors)
+        return dict(self._board.detectors)
 
     def short_desc(self) -> str:
         return self._guard.short_desc()
@@ -245,19 +155,14 @@ class Supervisor:
 
     def observe_decision(self, features: Features | None, model_decided: bool,
                          taken: bool) -> None:
-        """Every signal: the acceptance rate of the model, the feature coverage of all."""
-        if model_decided:
-            self._detectors["acceptance_collapse"].update(float(taken))
-        if features:
-            self._detectors["coverage"].update(features, False)
+        """Every signal (the model's acceptance rate, the features of all signals)."""
+        self._board.feed(Event.DECISION, DecisionEvent(features, model_decided, taken))
 
     def observe_realized(self, key: str, signal_id: str, features: Features, x: ModelInput,
                          win: bool, profit: float, stake: float, holdout: bool) -> bool:
         """A closed trade (``features`` for the coverage detector, ``x`` what the learners
         read); returns whether the challenger may learn from it."""
-        if not holdout:
-            p = self.win_probability(self.challenger(key), signal_id, x)
-            self._detectors["self_fit_gap"].update(float(win) - p, False)
+        p = self.win_probability(self.challenger(key), signal_id, x)
         shadow = self._shadow.pop(signal_id, None)
         if shadow is None:
             self._realized[signal_id] = (profit, stake)
@@ -265,8 +170,7 @@ class Supervisor:
             self._predicted.pop(signal_id, None)  # shadow and trade both seen: no more asks
             self._execution(profit, shadow, stake)
         allowed = self.learning_allowed
-        if allowed:
-            self._detectors["coverage"].update(features, True)
+        self._board.feed(Event.REALIZED, RealizedEvent(features, win, p, holdout, allowed))
         return allowed
 
     def observe_shadow(self, key: str, signal_id: str, x: ModelInput, win: bool,
@@ -274,12 +178,8 @@ class Supervisor:
         """A shadow outcome: the unbiased yardstick for champion, challenger and calibration."""
         p_challenger = self.win_probability(self.challenger(key), signal_id, x)
         p_champion = self.win_probability(self.decider(key), signal_id, x)
-        loss = log_loss(p_challenger, win)
-        if key in self._champions:
-            self._detectors["paired_loss"].update(loss, log_loss(p_champion, win))
-        self._detectors["calibration"].update(p_champion, float(win))
-        if not taken:
-            self._detectors["self_fit_gap"].update(float(win) - p_challenger, True)
+        self._board.feed(Event.SHADOW, ShadowEvent(win, p_challenger, p_champion,
+                                                   key in self._champions, taken))
         realized = self._realized.pop(signal_id, None)
         if realized is not None:
             self._execution(realized[0], profit, realized[1])
@@ -289,13 +189,12 @@ class Supervisor:
             self._predicted.pop(signal_id, None)
 
     def _execution(self, realized: float, shadow: float, stake: float) -> None:
-        self._detectors["execution_gap"].update(realized, shadow)
-        self._detectors["own_impact"].update(stake, realized - shadow)
+        self._board.feed(Event.EXECUTION, ExecutionEvent(realized, shadow, stake))
 
     def fire(self, trigger: Trigger, *, now: datetime, reason: str) -> Transition:
         """Move the guard by hand (an operator's freeze or unfreeze), with the reason."""
         return self._guard.fire(trigger, now=now, reason=reason,
-                                values=finite_statistics(self._detectors))
+                                values=finite_statistics(self._board.detectors))
 
     def step(self, *, now: datetime, min_outcomes: int) -> Transition | None:
         """After one outcome: bootstrap or promote the champion, then move the guard."""
@@ -303,14 +202,14 @@ class Supervisor:
             c.n_learned >= min_outcomes for c in self._challengers.values()
         ):
             self._promote()
-        paired = self._detectors["paired_loss"]
-        worse = paired.alarm
+        comparison = self._board.comparison
+        worse = comparison.alarm
         transition = self._guard.step(now=now)
         if worse:
             self._rollback()
         elif self._guard.state is GuardState.LEARNING and (
-            getattr(paired, "better", False)
-            or (paired.n >= PROMOTE_EVERY and not paired.warning)
+            comparison.better
+            or (comparison.n >= PROMOTE_EVERY and not comparison.warning)
         ):
             self._promote()
         return transition

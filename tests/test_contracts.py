@@ -1,63 +1,71 @@
 """Every guard detector against the one contract (``guard.checks``), as river does for its
-estimators: ids are ``Detector:check``."""
+estimators: ids are ``Detector:check``. The stream of each detector is generated from its kind
+(``guard.checks.stream_for``), never written per detector."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 
 from freqtrade_feedback import guard
-from freqtrade_feedback.guard.checks import CHECKS
-from freqtrade_feedback.supervisor import WarnOnly
+from freqtrade_feedback.config.settings import GuardSettings
+from freqtrade_feedback.guard.checks import CHECKS, STREAMS, alarm_indices, stream_for
+from freqtrade_feedback.guard.kinds import KINDS, kind_of
+
+# Windows short enough for a generated stream to make each detector alarm (and reset).
+DETECTORS: list[guard.Detector] = [
+    guard.NeverAlarm(),
+    guard.PeriodicAlarm(period=50, warmup=10),
+    guard.AcceptanceCollapse(window=50, warmup=50),
+    guard.SelfFitGap(window=50, warmup=20),
+    guard.Calibration(window=100, warmup=30),
+    guard.Coverage(window=100, warmup=30),
+    guard.PairedLoss(warmup=20),
+    guard.ExecutionGap(warmup=20),
+    guard.OwnImpact(window=100, warmup=30),
+]
+CASES = [(detector, check) for detector in DETECTORS for check in CHECKS]
 
 
-def _streams() -> dict[str, tuple[guard.Detector, list[tuple]]]:
-    rng = np.random.default_rng(3)
-    n = 400
-    coin = rng.random(n) < 0.4
-    loss = rng.normal(0.6, 0.1, n)
-    p = rng.uniform(0.05, 0.95, n)
-    y = (rng.random(n) < p).astype(float)
-    x = rng.normal(size=(n, 3))
-    return {
-        "NeverAlarm": (guard.NeverAlarm(), [(float(v),) for v in loss]),
-        "PeriodicAlarm": (guard.PeriodicAlarm(period=50, warmup=10),
-                          [(float(v),) for v in loss]),
-        "AcceptanceCollapse": (guard.AcceptanceCollapse(window=50, warmup=50),
-                               [(float(c),) for c in coin]),
-        "SelfFitGap": (guard.SelfFitGap(window=50, warmup=20),
-                       [(float(v), bool(c)) for v, c in zip(loss, coin, strict=True)]),
-        "Calibration": (guard.Calibration(window=100, warmup=30),
-                        [(float(a), float(b)) for a, b in zip(p, y, strict=True)]),
-        "Coverage": (guard.Coverage(window=100, warmup=30),
-                     [({"a": float(r[0]), "b": float(r[1])}, bool(c))
-                      for r, c in zip(x, coin, strict=True)]),
-        "PairedLoss": (guard.PairedLoss(warmup=20),
-                       [(float(a), float(b)) for a, b in zip(loss, loss[::-1], strict=True)]),
-        "ExecutionGap": (guard.ExecutionGap(warmup=20),
-                         [(float(a) / 100, float(b) / 100) for a, b in
-                          zip(loss, loss[::-1], strict=True)]),
-        "OwnImpact": (guard.OwnImpact(window=100, warmup=30),
-                      [(float(c), float(v)) for c, v in zip(coin, loss, strict=True)]),
-        "WarnOnly": (WarnOnly(guard.Calibration(window=100, warmup=30), every=5),
-                     [(float(a), float(b)) for a, b in zip(p, y, strict=True)]),
-    }
+@pytest.mark.parametrize(("detector", "check"), CASES,
+                         ids=[f"{type(d).__name__}:{c.__name__}" for d, c in CASES])
+def test_detector_contract(detector: guard.Detector, check: Callable) -> None:
+    check(detector.clone(), stream_for(detector))
 
 
-STREAMS = _streams()
-CASES = [(name, check) for name in STREAMS for check in CHECKS]
+@pytest.mark.parametrize("detector", DETECTORS, ids=lambda d: type(d).__name__)
+def test_the_stream_of_each_kind_makes_its_detectors_alarm(detector: guard.Detector) -> None:
+    """So the checks above cover the reset after an alarm, on the changed half of the
+    stream (the null baseline aside, which never alarms)."""
+    stream = stream_for(detector)
+    found = alarm_indices(detector.clone(), stream)
+    if isinstance(detector, guard.NeverAlarm):
+        assert found == []
+    else:
+        assert max(found, default=-1) >= len(stream) // 2
 
 
-@pytest.mark.parametrize(("name", "check"), CASES,
-                         ids=[f"{n}:{c.__name__}" for n, c in CASES])
-def test_detector_contract(name: str, check: Callable) -> None:
-    detector, stream = STREAMS[name]
-    check(detector.clone(), stream)
+def test_every_public_detector_is_checked_and_of_one_kind() -> None:
+    public = {getattr(guard, n) for n in guard.__all__ if isinstance(getattr(guard, n), type)
+              and issubclass(getattr(guard, n), guard.Detector)}
+    concrete = public - set(KINDS) - {guard.Detector}
+    assert concrete == {type(d) for d in DETECTORS}
+    assert all(kind_of(d) in STREAMS for d in DETECTORS)
+    assert set(STREAMS) == set(KINDS)
 
 
-def test_every_public_detector_is_in_the_registry() -> None:
-    public = {n for n in guard.__all__ if isinstance(getattr(guard, n), type)
-              and issubclass(getattr(guard, n), guard.Detector) and n != "Detector"}
-    assert public <= set(STREAMS)
+def test_every_wired_detector_is_of_a_kind_and_passes_the_contract() -> None:
+    """At their wired parameters: a longer stream, so that their windows fill in one pass."""
+    board = guard.Board(GuardSettings())
+    for detector in board.detectors.values():
+        guard.check_detector(detector, stream_for(detector, n=2000))
+
+
+def test_a_detector_of_no_kind_is_named() -> None:
+    class Loose(guard.Detector):
+        def _reset(self) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="Loose derives from no detector kind"):
+        stream_for(Loose())

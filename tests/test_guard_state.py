@@ -24,6 +24,7 @@ from freqtrade_feedback.guard.states import (
     TRANSITIONS,
     GuardState,
     InvalidTransition,
+    Role,
     Transition,
     Trigger,
 )
@@ -224,6 +225,36 @@ def test_alarm_and_warning_on_one_outcome_fire_one_alarm():
     fired = run(Guard(detectors, cooldown=100), range(10))
     assert story(fired) == [(4, "learning", "alarm", "frozen")]
     assert dict(fired[0][1].values) == {"a": 4.5}
+
+
+def test_a_warn_detector_only_suspects_and_says_so():
+    """The ``warn`` role: an alarm reads as a warning, so the guard never freezes on it, in
+    no state; the reason names the detector as one that only warns."""
+    detectors = {"world": Scripted(alarms=(3, 5, 40, 48)), "gap": Scripted(alarms=(42,))}
+    guard = Guard(detectors, suspect_dwell=5, cooldown=5, probation=5,
+                  roles={"world": Role.WARN, "gap": Role.ALARM})
+    fired = run(guard, range(60))
+    assert story(fired) == [
+        (3, "learning", "warning", "suspect"),
+        (10, "suspect", "clear", "learning"),  # the alarm at 5 restarted the quiet count
+        (40, "learning", "warning", "suspect"),
+        (42, "suspect", "alarm", "frozen"),
+        (47, "frozen", "cooldown_elapsed", "probation"),
+        (52, "probation", "probation_passed", "learning"),  # the alarm at 48 did not fail it
+    ]
+    assert fired[0][1].reason.startswith("warning from world (warns only): Scripted")
+    assert dict(fired[0][1].values) == {"world": 3.5}
+
+
+def test_a_warn_detector_neither_fails_probation_nor_holds_the_cooldown():
+    detectors = {"world": Scripted(alarms=tuple(range(5, 100)))}
+    guard = guard_in(S.FROZEN, detectors=detectors, cooldown=3, probation=3,
+                     roles={"world": Role.WARN})
+    assert story(run(guard, range(10))) == [
+        (2, "frozen", "cooldown_elapsed", "probation"),
+        (5, "probation", "probation_passed", "learning"),
+        (6, "learning", "warning", "suspect"),
+    ]
 
 
 def test_alarm_at_the_end_of_cooldown_holds_it_one_more_outcome():
@@ -442,6 +473,8 @@ def test_short_desc_lists_detectors_and_dwell_settings():
     assert "detectors none" in Guard().short_desc()
     assert "probation fails on nothing" in Guard(probation_alarms=()).short_desc()
     assert "state='learning'" in repr(guard) and "['gap']" in repr(guard)
+    warn = Guard({"gap": Scripted(), "world": Scripted()}, roles={"world": Role.WARN})
+    assert "detectors gap (Scripted), world (Scripted, warns only);" in warn.short_desc()
 
 
 @pytest.mark.parametrize(
@@ -453,6 +486,9 @@ def test_short_desc_lists_detectors_and_dwell_settings():
         ({"detectors": {"gap": object()}}, "must map names to Detector instances"),
         ({"probation_alarms": ("nope",)}, "tuple of detector names among \\[\\]"),
         ({"detectors": {"gap": Scripted()}, "probation_alarms": "gap"}, "Got 'gap' instead"),
+        ({"detectors": {"gap": Scripted()}, "roles": {"nope": Role.WARN}},
+         "'roles' parameter of Guard must map detector names among \\['gap'\\]"),
+        ({"detectors": {"gap": Scripted()}, "roles": {"gap": "loud"}}, "to a Role \\(alarm, warn"),
     ],
 )
 def test_bad_parameters_raise_config_errors(kwargs: dict[str, Any], match: str):

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import pickle
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import numpy as np
+from guard_market import T0, drive
 
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
-from freqtrade_feedback.guard.states import GuardState, Trigger
+from freqtrade_feedback.guard.states import GuardState, Role, Trigger
+from freqtrade_feedback.guard.wiring import WIRING
 from freqtrade_feedback.labels import LearnStatus
-from freqtrade_feedback.loop import DecisionReason, FeedbackLoop, Signal
-from freqtrade_feedback.supervisor import WarnOnly
-
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
+from freqtrade_feedback.loop import DecisionReason, FeedbackLoop
 
 
 def _loop(**guard: object) -> FeedbackLoop:
@@ -24,46 +21,21 @@ def _loop(**guard: object) -> FeedbackLoop:
         min_outcomes=20, scope="global", guard=GuardSettings(enabled=True, **guard)))
 
 
-def _drive(loop: FeedbackLoop, n: int, seed: int = 0, impact: float = 0.0,
-           start: int = 0) -> list[float]:
-    """A stationary market: win probability from a logistic truth; realized = shadow -
-    impact x stake. Outcomes arrive two signals later."""
-    rng = np.random.default_rng(seed)
-    pending: list[tuple[str, bool, float, float]] = []
-    booked = []
-    for i in range(start, start + n):
-        x = rng.normal(size=2)
-        win = rng.random() < 1 / (1 + math.exp(-(2 * x[0] - x[1])))
-        shadow = (0.01 if win else -0.01) + rng.normal(0, 0.001)
-        now = T0 + timedelta(hours=i)
-        signal = Signal("LAB/USDT", now, features={"a": float(x[0]), "b": float(x[1])})
-        decision = loop.on_signal(signal, now=now)
-        stake = loop.stake_factor(decision)
-        pending.append((signal.signal_id, decision.take, shadow - impact * stake, shadow))
-        if len(pending) > 2:
-            sid, taken, realized, shadow_ = pending.pop(0)
-            loop.on_shadow(sid, profit_ratio=shadow_, now=now)
-            if taken:
-                loop.on_trade_closed(sid, profit_ratio=realized, now=now)
-                booked.append(realized)
-    return booked
-
-
 def test_holdout_is_a_seeded_share_at_a_reduced_stake() -> None:
     loop = _loop(holdout_share=0.1, holdout_stake=0.4)
-    _drive(loop, 2000)
+    drive(loop, 2000)
     decisions = loop.decisions
     holdout = [d for d in decisions if d.reason is DecisionReason.HOLDOUT]
     assert 0.08 < len(holdout) / len(decisions) < 0.12
     assert all(d.take and loop.stake_factor(d) == 0.4 for d in holdout)
     again = _loop(holdout_share=0.1, holdout_stake=0.4)
-    _drive(again, 2000)
+    drive(again, 2000)
     assert [d.reason for d in again.decisions] == [d.reason for d in decisions]
 
 
 def test_the_champion_gates_and_the_challenger_learns() -> None:
     loop = _loop()
-    _drive(loop, 600)
+    drive(loop, 600)
     supervisor = loop.supervisor
     assert supervisor is not None and supervisor.promotions >= 1
     champion, challenger = loop.decider_for("LAB/USDT"), loop.learner_for("LAB/USDT")
@@ -75,12 +47,12 @@ def test_the_champion_gates_and_the_challenger_learns() -> None:
 
 def test_frozen_guard_quarantines_outcomes_and_primary_policy_takes_all() -> None:
     loop = _loop(frozen_policy="primary", cooldown=10_000)
-    _drive(loop, 300)
+    drive(loop, 300)
     supervisor = loop.supervisor
     assert supervisor is not None
     supervisor._guard.fire(Trigger.MANUAL_FREEZE, now=T0, reason="operator")
     learned = loop.learner_for("LAB/USDT").n_learned
-    _drive(loop, 200, seed=1, start=300)
+    drive(loop, 200, seed=1, start=300)
     assert loop.guard_state == GuardState.FROZEN.value
     assert loop.learner_for("LAB/USDT").n_learned == learned
     late = [o for o in loop.outcomes if o.closed_at > T0 + timedelta(hours=305)]
@@ -93,9 +65,9 @@ def test_our_own_impact_freezes_the_guard() -> None:
     """Realized outcomes worse than the shadow in proportion to stake: the learner would be
     learning its own market impact."""
     loop = _loop()
-    _drive(loop, 300)
+    drive(loop, 300)
     assert loop.guard_state != "frozen"
-    _drive(loop, 700, seed=2, impact=0.01, start=300)
+    drive(loop, 700, seed=2, impact=0.01, start=300)
     reasons = " ".join(t.reason for t in loop.supervisor.transitions)  # type: ignore[union-attr]
     assert any(t.target is GuardState.FROZEN for t in loop.supervisor.transitions)  # type: ignore[union-attr]
     assert "execution_gap" in reasons or "own_impact" in reasons
@@ -103,7 +75,7 @@ def test_our_own_impact_freezes_the_guard() -> None:
 
 def test_without_the_guard_nothing_changes() -> None:
     loop = FeedbackLoop(FeedbackSettings(min_outcomes=20, scope="global"))
-    _drive(loop, 300)
+    drive(loop, 300)
     assert loop.guard_state == "off" and loop.supervisor is None
     assert loop.decider_for("LAB/USDT") is loop.learner_for("LAB/USDT")
 
@@ -138,24 +110,35 @@ def test_a_win_probability_is_reused_only_while_the_model_is_unchanged() -> None
     assert copy.state is not None and copy.state is not learner.state
 
 
-def test_observe_and_reset_around_a_flag_read_are_update_step_for_step() -> None:
-    """The public API a wrapper drives a detector with (WarnOnly): no private attribute."""
-    plain, driven = PeriodicAlarm(period=3, warmup=1), PeriodicAlarm(period=3, warmup=1)
-    alarmed, alarms = False, 0
+def test_a_batch_is_read_once_at_its_end() -> None:
+    """``update_many`` (how a row with ``every`` > 1 is fed): the flags are read after the
+    last observation of a batch only, and an alarm read there resets the next batch first.
+    PeriodicAlarm(period=4) alarms at its 4th update since a reset; read every 3rd, it is
+    seen alarmed at 6 (then reset), and at 12."""
+    detector = PeriodicAlarm(period=4)
+    seen = []
+    for start in range(0, 15, 3):
+        detector.update_many([(i,) for i in range(start, start + 3)])
+        seen.append((detector.n, detector.alarm))
+    assert seen == [(3, False), (6, True), (3, False), (6, True), (3, False)]
+
+
+def test_a_batch_of_one_is_an_update() -> None:
+    one, batched = PeriodicAlarm(period=3, warmup=1), PeriodicAlarm(period=3, warmup=1)
     for i in range(20):
-        plain.update(i)
-        if alarmed:
-            driven.reset()
-        driven.observe(i)
-        alarmed = driven.alarm
-        alarms += alarmed
-        assert (driven.n, driven.statistic, alarmed) == (plain.n, plain.statistic, plain.alarm)
-    assert alarms == 5
+        one.update(i)
+        batched.update_many([(i,)])
+        assert (batched.n, batched.statistic, batched.alarm) == (one.n, one.statistic, one.alarm)
 
 
-def test_warn_only_warns_where_its_detector_alarms_and_never_alarms() -> None:
-    inner, warn = PeriodicAlarm(period=4), WarnOnly(PeriodicAlarm(period=4))
-    for i in range(12):
-        inner.update(i)
-        warn.update(i)
-        assert (warn.warning, warn.alarm, warn.n) == (inner.alarm, False, i + 1)
+def test_warn_only_detectors_are_a_role_of_the_table_not_a_wrapper() -> None:
+    supervisor = _loop().supervisor
+    assert supervisor is not None
+    detectors = supervisor.detectors
+    assert [n for n, r in zip(detectors, (w.role for w in WIRING), strict=True)
+            if r is Role.WARN] == ["self_fit_gap", "calibration", "coverage"]
+    assert {type(d).__name__ for d in detectors.values()} == {
+        "AcceptanceCollapse", "SelfFitGap", "PairedLoss", "ExecutionGap", "OwnImpact",
+        "Calibration", "Coverage"}
+    assert "calibration (Calibration, warns only)" in supervisor.short_desc()
+    assert "paired_loss (PairedLoss)" in supervisor.short_desc()

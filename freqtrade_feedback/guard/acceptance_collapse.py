@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import deque
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import BinaryDetector
 from freqtrade_feedback.validation import check_count, check_interval, unit_interval
 
 
-class AcceptanceCollapse(Detector):
+class AcceptanceCollapse(BinaryDetector):
     """Alarm when the gate stops taking the signals it used to take.
 
     A learner that trains only on the trades it took can talk itself out of trading: each

@@ -8,6 +8,7 @@ starts from a fresh state, as river's PageHinkley does, so one episode raises on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from river import base
@@ -19,7 +20,8 @@ class Detector(base.Base):
     Subclasses implement ``_reset`` (fresh learned state), ``_update`` (one observation) and
     the ``statistic`` and ``alarm`` properties; ``warning`` defaults to never. What one
     observation is depends on the detector (a 0/1 take, a loss, a pair of values, a feature
-    dict): each says so in its docstring, and the guard feeds each what it needs.
+    dict): each derives from the kind of ``guard.kinds`` that says so, and the wiring table
+    (``guard.wiring``) feeds each what its kind reads.
     """
 
     warmup: int = 0
@@ -43,14 +45,21 @@ class Detector(base.Base):
         self._n += 1
         self._alarmed = self.alarm
 
-    def observe(self, *values: Any) -> None:
-        """Add one observation and nothing else: no flag is read, no reset after an alarm.
+    def update_many(self, batch: Iterable[tuple[Any, ...]]) -> None:
+        """Add a batch of observations, reading the flags once, after the last.
 
-        For a caller that reads ``alarm`` when it chooses (a flag may cost a sort of the
-        window) and calls :meth:`reset` after one itself; ``update`` does both each time.
+        For a detector whose verdict costs a sort of its windows (a PSI, an ECE) and need not
+        be known after every observation: fed ``k`` at a time, it is read once per ``k``. An
+        alarm read after the previous batch clears the state first, as ``update`` does;
+        ``update_many([values])`` is ``update(*values)``.
         """
-        self._update(*values)
-        self._n += 1
+        if self._alarmed:
+            self._reset()
+            self._n = 0
+        for values in batch:
+            self._update(*values)
+            self._n += 1
+        self._alarmed = self.alarm
 
     def reset(self) -> None:
         """Forget every observation: the fresh state an alarm leads to."""

@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import ForecastDetector
 from freqtrade_feedback.validation import check_count, check_rolling_detector, unit_interval
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 """E|Z| for a standard normal Z: scales a bin's standard error into its expected |error|."""
 
 
-class Calibration(Detector):
+class Calibration(ForecastDetector):
     """Alarm when the model's win probabilities drift away from the unbiased win rates.
 
     A model that learns from its own selection grows over- or under-confident on signals it no

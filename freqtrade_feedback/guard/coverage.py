@@ -9,14 +9,14 @@ import numbers
 from collections import deque
 from collections.abc import Mapping
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import FeatureDetector
 from freqtrade_feedback.validation import check_count, check_rolling_detector
 
 EPSILON = 1e-4
 """Proportion given to an empty bin, so that the PSI stays finite."""
 
 
-class Coverage(Detector):
+class Coverage(FeatureDetector):
     """Alarm when the trained-on signals stop looking like the signals that reach the gate.
 
     A gate that trains on its own trades narrows its support: it takes only the region it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import PairedDetector
 from freqtrade_feedback.guard.sequential import BettingMean
 from freqtrade_feedback.validation import check_betting_detector, finite
 
@@ -14,7 +14,7 @@ __all__ = ["ExecutionGap"]
 Side = Literal["worse", "better"]
 
 
-class ExecutionGap(Detector):
+class ExecutionGap(PairedDetector):
     """Anytime-valid two-sided test of the gap between realized and shadow profit.
 
     One observation is a pair ``(realized, shadow)`` for a trade the bot made: the profit ratio

@@ -19,6 +19,7 @@ from freqtrade_feedback.guard.states import (
     TRANSITIONS,
     GuardState,
     InvalidTransition,
+    Role,
     Transition,
     Trigger,
 )
@@ -34,7 +35,9 @@ class Guard:
     """Moves between LEARNING, SUSPECT, FROZEN and PROBATION as the detectors flag outcomes.
 
     The loop feeds the detectors one outcome, then calls ``step``; the guard reads their
-    ``alarm`` and ``warning`` flags and fires at most one transition. Entering a more cautious
+    ``alarm`` and ``warning`` flags, as each detector's ``Role`` says, and fires at most one
+    transition. A ``warn`` detector's alarm counts as a warning: it may make the guard
+    suspicious, never freeze it. Entering a more cautious
     state happens at once, on the detectors' own thresholds, because a detector's alarm holds
     for one update only and every outcome learned meanwhile may be biased. Leaving one needs
     dwell, so that a flickering detector cannot make the guard flap:
@@ -73,6 +76,10 @@ class Guard:
         Names of the detectors whose alarm fails probation (and holds the cooldown at its end).
         None means every detector. Leave out a detector expected to alarm when learning
         resumes, such as one watching the model's own acceptance rate.
+    roles
+        How each detector's flags are read, by name (``Role``); a name left out is an
+        ``alarm`` detector, and so is every detector when None. Only ``warn`` reads
+        differently: its alarms and warnings are warnings.
 
     Examples
     --------
@@ -115,13 +122,17 @@ class Guard:
         cooldown: int = 50,
         probation: int = 50,
         probation_alarms: tuple[str, ...] | None = None,
+        roles: Mapping[str, Role] | None = None,
     ) -> None:
         self.detectors = detectors
         self.suspect_dwell = suspect_dwell
         self.cooldown = cooldown
         self.probation = probation
         self.probation_alarms = probation_alarms
+        self.roles = roles
         self._validate()
+        # Read on every outcome: the names whose alarm is only a warning, worked out once.
+        self._warn_only = frozenset(n for n, r in (roles or {}).items() if r is Role.WARN)
         self._reset()
 
     def _validate(self) -> None:
@@ -143,6 +154,14 @@ class Guard:
             raise ConfigError(
                 "The 'probation_alarms' parameter of Guard must be a tuple of detector names "
                 f"among {sorted(self._detectors)}. Got {self.probation_alarms!r} instead."
+            )
+        roles = self.roles or {}
+        if set(roles) - set(self._detectors) or not all(isinstance(r, Role) for r in
+                                                         roles.values()):
+            raise ConfigError(
+                "The 'roles' parameter of Guard must map detector names among "
+                f"{sorted(self._detectors)} to a Role ({', '.join(r.value for r in Role)}). "
+                f"Got {self.roles!r} instead."
             )
 
     def tune(self, *, suspect_dwell: int, cooldown: int, probation: int) -> None:
@@ -187,9 +206,13 @@ class Guard:
         return tuple(self._history)
 
     def short_desc(self) -> str:
-        """One line for the startup log: the detectors and the dwell settings."""
+        """One line for the startup log: the detectors (and which only warn) and the dwell
+        settings."""
         if self._detectors:
-            names = ", ".join(f"{n} ({type(d).__name__})" for n, d in self._detectors.items())
+            names = ", ".join(
+                f"{n} ({type(d).__name__}{', warns only' if n in self._warn_only else ''})"
+                for n, d in self._detectors.items()
+            )
         else:
             names = "none (moves only when fired by hand)"
         fails = "any alarm" if self.probation_alarms is None else ", ".join(self.probation_alarms)
@@ -245,13 +268,19 @@ class Guard:
         return self.fire(trigger, now=now, reason=reason, values=values)
 
     def _flagged(self) -> tuple[dict[str, Detector], dict[str, Detector]]:
-        """The detectors whose ``alarm`` is set, and those whose ``warning`` is set.
+        """The detectors that alarm, and those that warn, as their roles read them: a ``warn``
+        detector that alarms or warns is among the second.
 
         One pass reading the properties by name, not by ``getattr``: this runs on every outcome.
         """
         alarms: dict[str, Detector] = {}
         warnings: dict[str, Detector] = {}
+        warn_only = self._warn_only
         for name, detector in self._detectors.items():
+            if name in warn_only:
+                if detector.alarm or detector.warning:
+                    warnings[name] = detector
+                continue
             if detector.alarm:
                 alarms[name] = detector
             if detector.warning:
@@ -266,7 +295,8 @@ class Guard:
         if alarming := self._alarms:
             return Trigger.ALARM, _blame("alarm", alarming), finite_statistics(alarming)
         if warning := self._warnings:
-            return Trigger.WARNING, _blame("warning", warning), finite_statistics(warning)
+            reason = _blame("warning", warning, self._warn_only)
+            return Trigger.WARNING, reason, finite_statistics(warning)
         return None
 
     def _on_suspect(self) -> Verdict | None:
@@ -297,7 +327,8 @@ class Guard:
         return (
             f"Guard(state={self._state.value!r}, detectors={sorted(self._detectors)!r}, "
             f"suspect_dwell={self.suspect_dwell}, cooldown={self.cooldown}, "
-            f"probation={self.probation}, probation_alarms={self.probation_alarms!r})"
+            f"probation={self.probation}, probation_alarms={self.probation_alarms!r}, "
+            f"roles={self.roles!r})"
         )
 
 
@@ -310,9 +341,14 @@ _RULES: Final[Mapping[GuardState, Callable[[Guard], Verdict | None]]] = {
 """Which trigger a step may fire, per state; where it leads is ``TRANSITIONS``'s business."""
 
 
-def _blame(flag: str, detectors: Mapping[str, Detector]) -> str:
-    """``alarm from name: <reason()>; other: <reason()>``: who flagged, and on what evidence."""
-    return f"{flag} from " + "; ".join(f"{n}: {d.reason()}" for n, d in detectors.items())
+def _blame(flag: str, detectors: Mapping[str, Detector],
+           warn_only: frozenset[str] = frozenset()) -> str:
+    """``alarm from name: <reason()>; other: <reason()>``: who flagged, and on what evidence
+    (a ``warn`` detector's name says that it only warns)."""
+    return f"{flag} from " + "; ".join(
+        f"{n}{' (warns only)' if n in warn_only else ''}: {d.reason()}"
+        for n, d in detectors.items()
+    )
 
 
 def finite_statistics(detectors: Mapping[str, Detector]) -> dict[str, float]:

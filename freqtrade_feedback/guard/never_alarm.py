@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import ScalarDetector
 
 
-class NeverAlarm(Detector):
+class NeverAlarm(ScalarDetector):
     """A detector that never alarms: the guard with detection switched off.
 
     Use it to drive the guard in tests and in the lab when a scenario needs a detector slot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import TreatmentDetector
 from freqtrade_feedback.validation import check_count, check_positive, finite
 
 __all__ = ["OwnImpact"]
@@ -15,7 +15,7 @@ _RELATIVE = 1e-9
 _MIN_UNEXPLAINED = 1e-12
 
 
-class OwnImpact(Detector):
+class OwnImpact(TreatmentDetector):
     """Regression of outcome on our own action over a sliding window (feedback detection).
 
     One observation is a pair ``(treatment, outcome)``. ``treatment`` is the intensity of our own

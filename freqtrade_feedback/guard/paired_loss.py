@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import ComparisonDetector
 from freqtrade_feedback.guard.sequential import BettingMean
 from freqtrade_feedback.validation import check_betting_detector, finite
 
 __all__ = ["PairedLoss"]
 
 
-class PairedLoss(Detector):
+class PairedLoss(ComparisonDetector):
     """Anytime-valid comparison of two models' losses on the same unbiased examples.
 
     One observation is a pair ``(challenger_loss, champion_loss)``: the losses of the learning

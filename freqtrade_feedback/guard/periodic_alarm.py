@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import ScalarDetector
 from freqtrade_feedback.validation import check_count
 
 
-class PeriodicAlarm(Detector):
+class PeriodicAlarm(ScalarDetector):
     """A detector that alarms every `period` updates, whatever it is fed.
 
     A baseline for the lab (how much does a guard that freezes on a schedule cost or save?) and
     a driver for tests of the guard's state machine. The observations are ignored, so it fits
-    any stream: `update()` takes any arguments.
+    any stream: `update()` takes any arguments. Its kind is the scalar one, the stream the
+    contract suite gives it.
 
     The statistic is the number of updates since the last reset. The alarm fires when it
     reaches `warmup + period`; as every detector does, it resets on the next update, so the

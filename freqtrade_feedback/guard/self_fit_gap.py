@@ -6,14 +6,14 @@ import math
 
 from river import stats, utils
 
-from freqtrade_feedback.guard.base import Detector
+from freqtrade_feedback.guard.kinds import TwoSampleDetector
 from freqtrade_feedback.validation import check_rolling_detector, invalid_value
 
 MIN_T = 2.0
 """The one-sided Welch t statistic the gap must also exceed, so that noise does not alarm."""
 
 
-class SelfFitGap(Detector):
+class SelfFitGap(TwoSampleDetector):
     """Alarm when the loss on the unbiased stream pulls away from the loss on the gate's trades.
 
     A learner that trains on the trades it chose fits its own selection: on those trades its

@@ -6,22 +6,22 @@ The guard is a table, not a tangle of ifs (as nautilus_trader's ``FiniteStateMac
 to fire; *where* it leads is read from here. States and triggers are string enums because the
 ledger persists their values, which must stay readable in SQL and survive reordering.
 
-| state     | trigger          | target    | why                                              |
-|-----------|------------------|-----------|--------------------------------------------------|
-| learning  | warning          | suspect   | a detector warns: keep learning, watch closely   |
-| learning  | alarm            | frozen    | a detector alarms: stop learning at once         |
-| learning  | manual_freeze    | frozen    | an operator stops learning                       |
-| suspect   | alarm            | frozen    |                                                  |
-| suspect   | clear            | learning  | ``suspect_dwell`` quiet outcomes in a row        |
-| suspect   | manual_unfreeze  | learning  | an operator dismisses the suspicion              |
-| suspect   | manual_freeze    | frozen    |                                                  |
-| frozen    | cooldown_elapsed | probation | ``cooldown`` outcomes observed while frozen      |
-| frozen    | manual_unfreeze  | learning  |                                                  |
-| probation | probation_failed | frozen    | an alarm during probation (what ``step`` fires)  |
-| probation | alarm            | frozen    | the same, for callers that fire alarms directly  |
-| probation | probation_passed | learning  | ``probation`` outcomes without an alarm          |
-| probation | manual_unfreeze  | learning  |                                                  |
-| probation | manual_freeze    | frozen    |                                                  |
+| state     | trigger          | target    | why                                         |
+|-----------|------------------|-----------|---------------------------------------------|
+| learning  | warning          | suspect   | a detector warns: keep learning, watch      |
+| learning  | alarm            | frozen    | a detector alarms: stop learning at once    |
+| learning  | manual_freeze    | frozen    | an operator stops learning                  |
+| suspect   | alarm            | frozen    |                                             |
+| suspect   | clear            | learning  | ``suspect_dwell`` quiet outcomes in a row   |
+| suspect   | manual_unfreeze  | learning  | an operator dismisses the suspicion         |
+| suspect   | manual_freeze    | frozen    |                                             |
+| frozen    | cooldown_elapsed | probation | ``cooldown`` outcomes observed frozen       |
+| frozen    | manual_unfreeze  | learning  |                                             |
+| probation | probation_failed | frozen    | an alarm on probation (what ``step`` fires) |
+| probation | alarm            | frozen    | the same, for callers that fire alarms      |
+| probation | probation_passed | learning  | ``probation`` outcomes without an alarm     |
+| probation | manual_unfreeze  | learning  |                                             |
+| probation | manual_freeze    | frozen    |                                             |
 
 Every other pair raises. Why those are left out: a warning moves only a guard that is
 learning unwatched (in SUSPECT it restarts the quiet count, in PROBATION only alarms count);
@@ -30,6 +30,12 @@ what is frozen or unfreezing what is learning would record an event that changes
 alarm during probation is ``probation_failed`` when ``Guard.step`` sees it, so the ledger tells
 the story; ``alarm`` is accepted there too, so that "an alarm freezes every state that learns"
 holds for callers that fire it themselves.
+
+**Roles** (``Role``) say how the guard reads a detector's flags: an ``alarm`` detector's alarm
+freezes and its warning suspects; a ``warn`` detector's alarm and warning both only suspect
+(it measures a change of the world, which is to be adapted to, not frozen on); a ``promote``
+detector is read as an ``alarm`` one, and the supervisor also promotes and rolls back the
+challenger on its evidence.
 """
 
 from __future__ import annotations
@@ -76,6 +82,19 @@ class Trigger(StrEnum):
     """An operator lets the learner learn again (SUSPECT, FROZEN, PROBATION -> LEARNING)."""
     MANUAL_FREEZE = "manual_freeze"
     """An operator stops learning (LEARNING, SUSPECT, PROBATION -> FROZEN)."""
+
+
+class Role(StrEnum):
+    """How a detector's flags move the guard (a row of ``guard.wiring.WIRING`` says which)."""
+
+    ALARM = "alarm"
+    """Its alarm freezes (LEARNING, SUSPECT -> FROZEN; fails probation); its warning
+    suspects."""
+    WARN = "warn"
+    """Its alarm and its warning only make the guard suspicious (LEARNING -> SUSPECT)."""
+    PROMOTE = "promote"
+    """Champion and challenger evidence: read as ``alarm``, and the supervisor promotes the
+    challenger when it is better and rolls it back when it alarms (it is worse)."""
 
 
 _S, _T = GuardState, Trigger
@@ -151,4 +170,11 @@ class Transition:
         )
 
 
-__all__ = ["TRANSITIONS", "GuardState", "InvalidTransition", "Transition", "Trigger"]
+__all__ = [
+    "TRANSITIONS",
+    "GuardState",
+    "InvalidTransition",
+    "Role",
+    "Transition",
+    "Trigger",
+]
