@@ -315,16 +315,21 @@ class FeedbackAdapter:
         journal.ledger.close()
 
     def _report_transitions(self, strategy: IStrategy) -> None:
-        """Log every new guard transition, and send it through Freqtrade's notifications
-        (a no-op outside dry-run and live)."""
+        """Report every new guard event (a transition or a rollback). Only what the user must
+        act on is loud (``loud``: a freeze, a thaw, a rollback): a WARNING line, and a message
+        through Freqtrade's notifications (a no-op outside dry-run and live). The rest (a
+        suspicion, its clearing, the start of probation) is an INFO line, never sent."""
         supervisor = self.loop.supervisor
         if supervisor is None:
             return
-        history = supervisor.transitions
-        for transition in history[self._reported:]:
-            logger.warning("freqtrade-feedback guard: %s", transition)
-            strategy.dp.send_msg(f"freqtrade-feedback guard: {transition}")
-        self._reported = len(history)
+        reports = supervisor.reports
+        for event in reports[self._reported:]:
+            if event.loud:
+                logger.warning("freqtrade-feedback guard: %s", event)
+                strategy.dp.send_msg(f"freqtrade-feedback guard: {event}")
+            else:
+                logger.info("freqtrade-feedback guard: %s", event)
+        self._reported = len(reports)
 
     # -- features ------------------------------------------------------------------------
 

@@ -16,14 +16,16 @@ instead of frozen.
 from __future__ import annotations
 
 import pickle
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.guard.base import Detector
-from freqtrade_feedback.guard.guard import Guard, finite_statistics
-from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
+from freqtrade_feedback.guard.guard import HISTORY, Guard, finite_statistics
+from freqtrade_feedback.guard.states import GuardState, Rollback, Transition, Trigger
 from freqtrade_feedback.guard.wiring import (
+    PROMOTER,
     Board,
     DecisionEvent,
     Event,
@@ -64,6 +66,7 @@ class Supervisor:
         self._realized: dict[str, tuple[float, float]] = {}
         self._shadow: dict[str, float] = {}
         self._predicted: dict[str, dict[object, float]] = {}
+        self._reports: deque[Transition | Rollback] = deque(maxlen=HISTORY)
         self.promotions = 0
         self.rollbacks = 0
 
@@ -126,9 +129,13 @@ class Supervisor:
         self._board.renew_comparison()
         self.promotions += 1
 
-    def _rollback(self) -> None:
+    def _rollback(self, now: datetime, evidence: Detector) -> None:
         self._challengers = {k: _copy(v) for k, v in self._champions.items()}
         self.rollbacks += 1
+        reason = (f"the challenger is worse than the champion on the unbiased outcomes "
+                  f"({PROMOTER}: {evidence.reason()}); it starts again from the champion, "
+                  "and what it learned since the last promotion is dropped")
+        self._reports.append(Rollback(now, reason, finite_statistics({PROMOTER: evidence})))
 
     # -- state ---------------------------------------------------------------------------
 
@@ -143,6 +150,12 @@ class Supervisor:
     @property
     def transitions(self) -> tuple[Transition, ...]:
         return self._guard.history
+
+    @property
+    def reports(self) -> tuple[Transition | Rollback, ...]:
+        """What the supervisor has to tell, oldest first (at most ``HISTORY``): every move of
+        the guard it made, and every rollback. Each says whether it is ``loud``."""
+        return tuple(self._reports)
 
     @property
     def detectors(self) -> dict[str, Detector]:
@@ -193,8 +206,10 @@ class Supervisor:
 
     def fire(self, trigger: Trigger, *, now: datetime, reason: str) -> Transition:
         """Move the guard by hand (an operator's freeze or unfreeze), with the reason."""
-        return self._guard.fire(trigger, now=now, reason=reason,
-                                values=finite_statistics(self._board.detectors))
+        transition = self._guard.fire(trigger, now=now, reason=reason,
+                                      values=finite_statistics(self._board.detectors))
+        self._reports.append(transition)
+        return transition
 
     def step(self, *, now: datetime, min_outcomes: int) -> Transition | None:
         """After one outcome: bootstrap or promote the champion, then move the guard."""
@@ -205,8 +220,10 @@ class Supervisor:
         comparison = self._board.comparison
         worse = comparison.alarm
         transition = self._guard.step(now=now)
+        if transition is not None:
+            self._reports.append(transition)
         if worse:
-            self._rollback()
+            self._rollback(now, comparison)
         elif self._guard.state is GuardState.LEARNING and (
             comparison.better
             or (comparison.n >= PROMOTE_EVERY and not comparison.warning)

@@ -25,6 +25,7 @@ from freqtrade_feedback.guard.states import (
     GuardState,
     InvalidTransition,
     Role,
+    Rollback,
     Transition,
     Trigger,
 )
@@ -255,6 +256,26 @@ def test_a_warn_detector_neither_fails_probation_nor_holds_the_cooldown():
         (5, "probation", "probation_passed", "learning"),
         (6, "learning", "warning", "suspect"),
     ]
+
+
+MOVES = sorted({(source, target) for (source, _), target in TRANSITIONS.items()})
+
+
+@pytest.mark.parametrize(("source", "target"), MOVES)
+def test_only_freezes_and_thaws_are_loud(source: GuardState, target: GuardState):
+    """What a user must act on: entering FROZEN, and FROZEN or PROBATION back to LEARNING."""
+    move = Transition(source, target, T.MANUAL_FREEZE, T0, "test")
+    thaw = target is S.LEARNING and source in (S.FROZEN, S.PROBATION)
+    assert move.loud is (target is S.FROZEN or thaw)
+
+
+def test_a_rollback_is_loud_read_only_and_pickles():
+    rollback = Rollback(T0, "the challenger is worse", {"paired_loss": 4.7})
+    assert rollback.loud and str(rollback) == (
+        "2024-01-01T00:00:00+00:00 rollback: the challenger is worse")
+    with pytest.raises(TypeError):
+        rollback.values["paired_loss"] = 0.0  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(rollback)) == rollback
 
 
 def test_alarm_at_the_end_of_cooldown_holds_it_one_more_outcome():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pickle
 from datetime import timedelta
 
-from guard_market import T0, drive
+from guard_market import T0, drive, drive_worse_challenger
 
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.guard.periodic_alarm import PeriodicAlarm
-from freqtrade_feedback.guard.states import GuardState, Role, Trigger
+from freqtrade_feedback.guard.states import GuardState, Role, Rollback, Transition, Trigger
 from freqtrade_feedback.guard.wiring import WIRING
 from freqtrade_feedback.labels import LearnStatus
 from freqtrade_feedback.loop import DecisionReason, FeedbackLoop
@@ -129,6 +129,37 @@ def test_a_batch_of_one_is_an_update() -> None:
         one.update(i)
         batched.update_many([(i,)])
         assert (batched.n, batched.statistic, batched.alarm) == (one.n, one.statistic, one.alarm)
+
+
+def test_a_worse_challenger_is_rolled_back_and_the_rollback_is_reported_loud() -> None:
+    loop = _loop()
+    drive(loop, 300)
+    supervisor = loop.supervisor
+    assert supervisor is not None and supervisor.promotions >= 1 and supervisor.rollbacks == 0
+    drive_worse_challenger(loop, 400, start=300)
+    rollbacks = [r for r in supervisor.reports if isinstance(r, Rollback)]
+    assert supervisor.rollbacks == len(rollbacks) >= 1
+    rollback = rollbacks[0]
+    assert rollback.loud and "paired_loss" in rollback.values
+    assert " rollback: the challenger is worse than the champion" in str(rollback)
+    assert "PairedLoss: statistic=" in rollback.reason
+    freeze = supervisor.reports[supervisor.reports.index(rollback) - 1]  # the same step
+    assert isinstance(freeze, Transition) and freeze.at == rollback.at
+    assert freeze.target is GuardState.FROZEN and "alarm from paired_loss" in freeze.reason
+
+
+def test_reports_hold_every_move_and_each_says_if_it_is_loud() -> None:
+    loop = _loop()
+    drive(loop, 100)
+    supervisor = loop.supervisor
+    assert supervisor is not None
+    for trigger in (Trigger.WARNING, Trigger.CLEAR, Trigger.MANUAL_FREEZE,
+                    Trigger.COOLDOWN_ELAPSED, Trigger.PROBATION_PASSED):
+        supervisor.fire(trigger, now=T0, reason="operator")
+    assert [(r.target.value, r.loud) for r in supervisor.reports] == [  # type: ignore[union-attr]
+        ("suspect", False), ("learning", False), ("frozen", True), ("probation", False),
+        ("learning", True)]
+    assert supervisor.reports == supervisor.transitions
 
 
 def test_warn_only_detectors_are_a_role_of_the_table_not_a_wrapper() -> None:

@@ -43,6 +43,7 @@ from freqtrade_feedback.guard.states import (
     GuardState,
     InvalidTransition,
     Role,
+    Rollback,
     Transition,
     Trigger,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "PairedLoss",
     "PeriodicAlarm",
     "Role",
+    "Rollback",
     "ScalarDetector",
     "SelfFitGap",
     "Transition",

@@ -6,22 +6,22 @@ The guard is a table, not a tangle of ifs (as nautilus_trader's ``FiniteStateMac
 to fire; *where* it leads is read from here. States and triggers are string enums because the
 ledger persists their values, which must stay readable in SQL and survive reordering.
 
-| state     | trigger          | target    | why                                         |
-|-----------|------------------|-----------|---------------------------------------------|
-| learning  | warning          | suspect   | a detector warns: keep learning, watch      |
-| learning  | alarm            | frozen    | a detector alarms: stop learning at once    |
-| learning  | manual_freeze    | frozen    | an operator stops learning                  |
-| suspect   | alarm            | frozen    |                                             |
-| suspect   | clear            | learning  | ``suspect_dwell`` quiet outcomes in a row   |
-| suspect   | manual_unfreeze  | learning  | an operator dismisses the suspicion         |
-| suspect   | manual_freeze    | frozen    |                                             |
-| frozen    | cooldown_elapsed | probation | ``cooldown`` outcomes observed frozen       |
-| frozen    | manual_unfreeze  | learning  |                                             |
-| probation | probation_failed | frozen    | an alarm on probation (what ``step`` fires) |
-| probation | alarm            | frozen    | the same, for callers that fire alarms      |
-| probation | probation_passed | learning  | ``probation`` outcomes without an alarm     |
-| probation | manual_unfreeze  | learning  |                                             |
-| probation | manual_freeze    | frozen    |                                             |
+| state     | trigger          | target    | loud | why                                         |
+|-----------|------------------|-----------|------|---------------------------------------------|
+| learning  | warning          | suspect   |      | a detector warns: keep learning, watch      |
+| learning  | alarm            | frozen    | yes  | a detector alarms: stop learning at once    |
+| learning  | manual_freeze    | frozen    | yes  | an operator stops learning                  |
+| suspect   | alarm            | frozen    | yes  |                                             |
+| suspect   | clear            | learning  |      | ``suspect_dwell`` quiet outcomes in a row   |
+| suspect   | manual_unfreeze  | learning  |      | an operator dismisses the suspicion         |
+| suspect   | manual_freeze    | frozen    | yes  |                                             |
+| frozen    | cooldown_elapsed | probation |      | ``cooldown`` outcomes observed frozen       |
+| frozen    | manual_unfreeze  | learning  | yes  |                                             |
+| probation | probation_failed | frozen    | yes  | an alarm on probation (what ``step`` fires) |
+| probation | alarm            | frozen    | yes  | the same, for callers that fire alarms      |
+| probation | probation_passed | learning  | yes  | ``probation`` outcomes without an alarm     |
+| probation | manual_unfreeze  | learning  | yes  |                                             |
+| probation | manual_freeze    | frozen    | yes  |                                             |
 
 Every other pair raises. Why those are left out: a warning moves only a guard that is
 learning unwatched (in SUSPECT it restarts the quiet count, in PROBATION only alarms count);
@@ -30,6 +30,13 @@ what is frozen or unfreezing what is learning would record an event that changes
 alarm during probation is ``probation_failed`` when ``Guard.step`` sees it, so the ledger tells
 the story; ``alarm`` is accepted there too, so that "an alarm freezes every state that learns"
 holds for callers that fire it themselves.
+
+**Loud or quiet** (``Transition.loud`` and ``Rollback.loud``; the rule lives here only): what
+a user must act on is loud, a WARNING log line and a notification (Telegram in dry-run and
+live): entering FROZEN, a thaw (FROZEN or PROBATION back to LEARNING) and a ``Rollback`` of
+the challenger. SUSPECT, its clearing and the start of probation are quiet, an INFO line: the
+guard is watching, and nothing is asked of the user. A guard loud about what needs no action
+teaches its user to ignore it.
 
 **Roles** (``Role``) say how the guard reads a detector's flags: an ``alarm`` detector's alarm
 freezes and its warning suspects; a ``warn`` detector's alarm and warning both only suspect
@@ -45,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from freqtrade_feedback.exceptions import FeedbackError
 
@@ -163,6 +170,22 @@ class Transition:
         fields = (self.source, self.target, self.trigger, self.at, self.reason, dict(self.values))
         return (type(self), fields)
 
+    @property
+    def loud(self) -> bool:
+        """Whether the user must act on this move: entering FROZEN, or a thaw (FROZEN or
+        PROBATION back to LEARNING). SUSPECT, its clearing and the start of probation are not.
+
+        >>> from datetime import UTC, datetime
+        >>> now = datetime(2024, 1, 1, tzinfo=UTC)
+        >>> Transition(_S.LEARNING, _S.SUSPECT, _T.WARNING, now, "warning").loud
+        False
+        >>> Transition(_S.PROBATION, _S.LEARNING, _T.PROBATION_PASSED, now, "passed").loud
+        True
+        """
+        if self.target is GuardState.FROZEN:
+            return True
+        return self.target is GuardState.LEARNING and self.source in _THAWS
+
     def __str__(self) -> str:
         return (
             f"{self.at.isoformat()} {self.source.value} -> {self.target.value} "
@@ -170,11 +193,42 @@ class Transition:
         )
 
 
+_THAWS: Final = frozenset({GuardState.FROZEN, GuardState.PROBATION})
+"""States whose return to LEARNING is a thaw: the learner learns again after a freeze."""
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """The challenger was found worse than the champion and starts again from it.
+
+    Not a move of the state machine (it happens in any state, FROZEN too), but reported
+    beside its moves: the learning since the last promotion was thrown away, which a user
+    must know. ``values`` are the statistics of the evidence, as in ``Transition``.
+    """
+
+    at: datetime
+    reason: str
+    values: Mapping[str, float] = field(default_factory=dict, hash=False)
+
+    loud: ClassVar[bool] = True
+    """Always: the learner lost what it had learned since the last promotion."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", types.MappingProxyType(dict(self.values)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.at, self.reason, dict(self.values)))
+
+    def __str__(self) -> str:
+        return f"{self.at.isoformat()} rollback: {self.reason}"
+
+
 __all__ = [
     "TRANSITIONS",
     "GuardState",
     "InvalidTransition",
     "Role",
+    "Rollback",
     "Transition",
     "Trigger",
 ]
