@@ -1,11 +1,15 @@
 """``freqtrade-feedback lab``: run the bias lab and score the guard against its targets.
 
-Every scenario (``lab.SCENARIOS``) is run for every seed by the three policies (static, naive,
-guarded). The command prints one row per scenario with the guard's freeze rate, its median
-detection delay after the onset, its false freezes, each policy's mean profit and the verdict
-against the targets (``lab.report``); it writes ``DIR/lab.csv`` (one row per scenario and
-seed) and ``DIR/report.html`` (a self-contained page with plots of the first seed of each
-scenario). Progress goes to stderr, results to stdout (``--json`` for machines).
+Every scenario (``lab.SCENARIOS``) is run for every seed by the five policies (static,
+selective, naive, guarded, guarded_selective), 200 seeds by default: the verdict needs them
+(``lab.verdict``); ``--seeds 20`` is a quick look. Seeds run in worker processes (``--jobs``,
+one per CPU by default), each seed's scenarios in one process, so that they share their
+stationary beginning (``lab.run``). The command prints the guard's figures and the mean
+profits with their 95% intervals and the verdict against the targets; it writes
+``DIR/lab.csv`` (one row per scenario and seed), ``DIR/summary.csv`` (one row per scenario,
+every figure with its interval) and ``DIR/report.html`` (the table, then plots of the first
+seed of each scenario). Progress goes to stderr, results to stdout (``--json`` for machines),
+with the wall and CPU time of the run.
 
 No Freqtrade import: the lab drives the core loop directly.
 """
@@ -14,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
+import resource
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -30,19 +34,33 @@ from rich.text import Text
 from freqtrade_feedback.cli.options import non_negative_int, positive_int
 from freqtrade_feedback.csvfile import write_csv
 from freqtrade_feedback.lab import report
-from freqtrade_feedback.lab.policies import POLICIES
-from freqtrade_feedback.lab.run import LabResult, run_policies
+from freqtrade_feedback.lab.policies import GUARDED, POLICIES
+from freqtrade_feedback.lab.rows import CSV_COLUMNS, lab_row
+from freqtrade_feedback.lab.run import LabResult, run_seed
 from freqtrade_feedback.lab.scenarios import SCENARIOS
+from freqtrade_feedback.lab.verdict import (
+    SUMMARY_COLUMNS,
+    VERDICT_SEEDS,
+    ScenarioSummary,
+    summarize,
+    verdict_lines,
+)
 from freqtrade_feedback.progress import progress_bar
 
 DEFAULT_OUT = Path("user_data/lab")
-Task = tuple[str, int]
-"""One unit of work: a scenario name and a seed."""
+LABELS = {"guarded": "all", "guarded_selective": "realized"}
+"""The labels of each guarded policy, as the guard table names them."""
+Shown = dict[str, dict[str, LabResult]]
+"""One seed's runs, by scenario then policy: what the report plots."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--seeds", type=positive_int, default=20, help="Seeds per scenario (default: 20)."
+        "--seeds",
+        type=positive_int,
+        default=VERDICT_SEEDS,
+        help=f"Seeds per scenario (default: {VERDICT_SEEDS}, what the verdict needs; "
+        "fewer are a quick look).",
     )
     parser.add_argument(
         "--first-seed", type=non_negative_int, default=0, help="First seed (default: 0)."
@@ -58,7 +76,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         default=DEFAULT_OUT,
-        help=f"Folder for lab.csv and report.html (default: {DEFAULT_OUT}).",
+        help=f"Folder for lab.csv, summary.csv and report.html (default: {DEFAULT_OUT}).",
     )
     parser.add_argument(
         "--jobs",
@@ -66,100 +84,166 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Worker processes (default: one per CPU; 1 runs everything in this process).",
     )
-    parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    parser.add_argument("--json", action="store_true", help="Print JSON instead of tables.")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the grid, write the CSV and the HTML report, print the verdicts."""
+    """Run the grid, write the CSVs and the HTML report, print the verdicts."""
     started = time.perf_counter()
     names = list(dict.fromkeys(args.scenario or SCENARIOS))
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    tasks = [(name, seed) for name in names for seed in seeds]
-    rows: dict[Task, dict[str, Any]] = {}
-    shown: dict[str, dict[str, LabResult]] = {}
-    for (name, seed), results in _run_tasks(tasks, args.jobs):
-        rows[(name, seed)] = report.lab_row(results)
-        if seed == args.first_seed:
-            shown[name] = results
-    ordered = [rows[task] for task in tasks]
-    summaries = report.summarize(ordered)
-    csv_path = write_csv(ordered, report.CSV_COLUMNS, args.out / "lab.csv")
+    rows: dict[int, list[dict[str, Any]]] = {}
+    shown: Shown = {}
+    for seed, seed_rows, results in _run_seeds(names, seeds, args.jobs):
+        rows[seed] = seed_rows
+        shown.update(results or {})
+    ordered = [rows[seed][i] for i in range(len(names)) for seed in seeds]
+    summaries = summarize(ordered)
+    csv_path = write_csv(ordered, CSV_COLUMNS, args.out / "lab.csv")
+    summary_path = write_csv(
+        [s.as_dict() for s in summaries], SUMMARY_COLUMNS, args.out / "summary.csv"
+    )
     html_path = report.write_html(
         args.out / "report.html", summaries, _figures(shown), intro=_intro(args, seeds)
     )
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds()
     if args.json:
         payload = {
             "scenarios": [s.as_dict() for s in summaries],
             "csv": str(csv_path),
+            "summary_csv": str(summary_path),
             "html": str(html_path),
             "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu, 1),
         }
         print(json.dumps(payload, indent=2))
-    else:
-        console = Console()
-        console.print(render(summaries))
-        for line in missed(summaries):
-            console.print(Text(line))
-        console.print(f"Wrote {csv_path} and {html_path} in {seconds:.1f} s.")
+        return 0
+    console = Console()
+    console.print(render_guard(summaries))
+    console.print(render_profit(summaries))
+    collapse = render_collapse(summaries)
+    if collapse:
+        console.print(Text(collapse))
+    if any(s.seeds < VERDICT_SEEDS for s in summaries):
+        console.print(Text(f"Fewer than {VERDICT_SEEDS} seeds per scenario: a quick look; "
+                           "the verdict needs --seeds 200."))
+    for line in verdict_lines(summaries):
+        console.print(Text(line))
+    console.print(
+        f"Wrote {csv_path}, {summary_path.name} and {html_path.name} in {seconds:.1f} s "
+        f"(CPU {cpu:.1f} s)."
+    )
     return 0
 
 
-def _run_tasks(tasks: Sequence[Task], jobs: int | None) -> Iterator[tuple[Task, dict[str, Any]]]:
-    """Run every task, in worker processes unless ``jobs`` is 1, with a progress bar on
-    stderr. Results come in completion order; each is deterministic in its seed."""
-    jobs = min(jobs or os.cpu_count() or 1, len(tasks)) or 1
-    with progress_bar("{task.description}", console=Console(stderr=True),
-                      transient=True) as progress:
-        bar = progress.add_task("bias lab: scenario x seed", total=len(tasks))
+def run_seed_rows(
+    seed: int, names: Sequence[str], keep: bool
+) -> tuple[int, list[dict[str, Any]], Shown | None]:
+    """One seed through every named scenario and policy: its CSV rows, in ``names`` order,
+    and (``keep``) the runs themselves, for the plots. Top level: worker processes run it."""
+    results = run_seed(seed, names)
+    rows = [
+        lab_row(results[name], SCENARIOS[name](seed=seed).collapse_window) for name in names
+    ]
+    return seed, rows, results if keep else None
+
+
+def _run_seeds(
+    names: Sequence[str], seeds: range, jobs: int | None
+) -> Iterator[tuple[int, list[dict[str, Any]], Shown | None]]:
+    """Run every seed, in worker processes unless ``jobs`` is 1, with a progress bar on
+    stderr. Seeds come in completion order; each is deterministic. Only the first seed's
+    runs come back whole (for the plots); the others send their rows."""
+    jobs = min(jobs or _cpus(), len(seeds)) or 1
+    label = f"bias lab: {len(names)} scenarios x {len(POLICIES)} policies, seeds"
+    with progress_bar(label, console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task(label, total=len(seeds))
         if jobs == 1:
-            for task in tasks:
-                progress.update(bar, description=f"{task[0]} seed {task[1]}")
-                yield task, run_policies(*task)
+            for seed in seeds:
+                yield run_seed_rows(seed, names, seed == seeds.start)
                 progress.advance(bar)
             return
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_policies, *task): task for task in tasks}
+            futures = [pool.submit(run_seed_rows, seed, names, seed == seeds.start)
+                       for seed in seeds]
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                yield future.result()
                 progress.advance(bar)
 
 
-def render(summaries: Sequence[report.ScenarioSummary]) -> Table:
-    """One row per scenario: the guard's figures, mean profits and the verdict."""
+def _cpus() -> int:
+    """CPUs this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process and its finished workers."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def render_guard(summaries: Sequence[ScenarioSummary]) -> Table:
+    """The guard's figures by scenario and guarded policy, with 95% intervals."""
     table = Table(
-        title="Bias lab: mean profit in base stakes",
-        caption="delay: median trades from the onset to the guard's first freeze after it",
+        title="Bias lab: the guard",
+        caption="frozen (after the onset) and false: % of seeds [95% interval]; delay: "
+        "median trades from the onset to the first freeze after it [95% interval]",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        padding=0,
+        padding=(0, 1, 0, 0),
     )
     table.add_column("scenario", no_wrap=True)
-    for header in ("seeds", "biased", "frozen", "delay", "false", *POLICIES):
-        table.add_column(header, justify="right", min_width=len(header))
-    table.add_column("verdict", no_wrap=True)
+    table.add_column("seeds", justify="right")
+    table.add_column("labels", no_wrap=True)
+    for header in ("frozen %", "delay", "false %"):
+        table.add_column(header, justify="right", no_wrap=True)
     for s in summaries:
-        table.add_row(
-            s.scenario,
-            str(s.seeds),
-            "yes" if s.biased else "no",
-            f"{s.freeze_rate:.0%}",
-            "-" if math.isnan(s.median_delay) else f"{s.median_delay:g}",
-            f"{s.false_freeze_rate:.0%}",
-            *(f"{s.profit[p]:+.2f}" for p in POLICIES),
-            (s.verdict if s.checks else "-"),
-        )
+        for policy in GUARDED:
+            figures = s.guard[policy]
+            table.add_row(
+                s.scenario if policy == GUARDED[0] else "",
+                str(s.seeds) if policy == GUARDED[0] else "",
+                LABELS[policy],
+                figures.frozen.short_percent(),
+                figures.median_delay.bracket(),
+                figures.false_freezes.short_percent(),
+            )
     return table
 
 
-def missed(summaries: Sequence[report.ScenarioSummary]) -> list[str]:
-    """One line per scenario that missed a target, naming the targets and their figures."""
-    return [
-        f"{s.scenario} missed: "
-        + "; ".join(f"{c.name} ({c.detail})" for c in s.checks if not c.passed)
-        for s in summaries
-        if not s.passed
-    ]
+def render_profit(summaries: Sequence[ScenarioSummary]) -> Table:
+    """Mean profit by scenario and policy, with half the 95% t interval."""
+    table = Table(
+        title="Bias lab: mean profit, base stakes (+- half the 95% interval)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("scenario", no_wrap=True)
+    for policy in POLICIES:
+        table.add_column(policy, justify="right")
+    for s in summaries:
+        table.add_row(s.scenario, *(s.profit[p].plus_minus() for p in POLICIES))
+    return table
+
+
+def render_collapse(summaries: Sequence[ScenarioSummary]) -> str | None:
+    """The collapse ratio line of the scenarios that measure it (``None``: none did)."""
+    measured = [s for s in summaries if s.collapse_ratio.n]
+    if not measured:
+        return None
+    return "; ".join(
+        f"{s.scenario}: selective / shadow-trained breakout acceptance after the shock "
+        f"{s.collapse_ratio.bracket('{:.3f}')} (mean [95%]), below a quarter in "
+        f"{s.collapsed.percent()} of seeds"
+        for s in measured
+    )
 
 
 def _figures(shown: Mapping[str, Mapping[str, LabResult]]) -> dict[str, tuple[str, Any]]:

@@ -7,8 +7,10 @@ the same data.
 - ``candles``: OHLCV candles in Freqtrade's format (the offline demo's market);
 - ``market`` and ``scenarios``: the bias lab's signal market with known ground truth, and the
   scenarios the guard is scored on;
-- ``policies`` and ``run``: the static, naive and guarded loops, driven through a scenario;
-- ``report``: the lab's CSV rows, targets and HTML plots (``freqtrade-feedback lab``).
+- ``policies`` and ``run``: the static, selective, naive and guarded loops, driven through a
+  scenario;
+- ``rows``, ``stats``, ``verdict`` and ``report``: the lab's CSV rows, their 95% intervals,
+  the targets and the HTML report (``freqtrade-feedback lab``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from freqtrade_feedback.lab.policies import (
     lab_settings,
     make_loop,
 )
-from freqtrade_feedback.lab.run import LabResult, run_policies, run_scenario
+from freqtrade_feedback.lab.run import (
+    LabResult,
+    run_policies,
+    run_scenario,
+    run_seed,
+    run_worlds,
+)
 from freqtrade_feedback.lab.scenarios import (
     SCENARIOS,
     ReflexiveImpact,
@@ -36,6 +44,7 @@ from freqtrade_feedback.lab.scenarios import (
     SelectionCollapse,
     SelfFulfilling,
     Stationary,
+    StationaryHeavy,
 )
 
 __all__ = [
@@ -54,6 +63,7 @@ __all__ = [
     "SelfFulfilling",
     "StaticLoop",
     "Stationary",
+    "StationaryHeavy",
     "SyntheticMarket",
     "guarded_loop",
     "lab_settings",
@@ -61,5 +71,7 @@ __all__ = [
     "pair_to_filename",
     "run_policies",
     "run_scenario",
+    "run_seed",
+    "run_worlds",
     "timeframe_to_seconds",
 ]

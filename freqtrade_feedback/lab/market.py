@@ -24,8 +24,8 @@ The truth is not linear in the features, as no real market is, so what a linear 
 believes about a region depends on where it samples: the root of selection bias.
 
 A winner makes ``+1%`` times a Gamma(2, 0.5) magnitude (mean 1%, most between 0.2% and
-2.4%), a loser loses as much. Outcomes close ``delay // 2`` to ``delay + delay // 2`` steps
-after the signal.
+2.4%), a loser loses as much (``StationaryHeavy`` draws heavy-tailed magnitudes instead).
+Outcomes close ``delay // 2`` to ``delay + delay // 2`` steps after the signal.
 
 **Common random numbers.** Every scenario draws the same random numbers in the same order
 (features, win coin, magnitude, pair, closing lag), so the same seed gives the same signals
@@ -214,10 +214,26 @@ class Scenario:
         return _Draws(
             x=features.standard_normal((n, len(FEATURES))),
             coin=coin.random(n),
-            magnitude=magnitude.gamma(MAGNITUDE_SHAPE, 1.0 / MAGNITUDE_SHAPE, n),
+            magnitude=self._magnitudes(magnitude, n),
             pair=pair.integers(0, len(PAIRS), n),
             lag=lag.integers(max(1, self.delay // 2), self.delay + self.delay // 2 + 1, n),
         )
+
+    def _magnitudes(self, rng: np.random.Generator, n: int) -> _Floats:
+        """Sizes of the outcomes relative to ``PROFIT``: Gamma(2, 0.5) by default (mean 1)."""
+        return rng.gamma(MAGNITUDE_SHAPE, 1.0 / MAGNITUDE_SHAPE, n)
+
+    @property
+    def stationary_prefix(self) -> int:
+        """Leading signals (and fills) that are those of ``Stationary`` with the same seed and
+        delay: a run may start from a stationary run's state at this step (``lab.run``).
+        None are promised by default."""
+        return 0
+
+    @property
+    def collapse_window(self) -> tuple[int, int] | None:
+        """Signals over which the lab measures a selection collapse (``None``: not measured)."""
+        return None
 
     def _flipped(self, steps: npt.NDArray[np.int64]) -> _Bools:
         """Where the flipped truth draws the outcome (nowhere by default)."""

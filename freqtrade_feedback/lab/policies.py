@@ -1,6 +1,6 @@
-"""The four policies the bias lab compares: static, selective, naive and guarded loops.
+"""The five policies the bias lab compares: static, selective, naive and two guarded loops.
 
-All four are ``FeedbackLoop``s with the same settings (``lab_settings``), so they differ only
+All five are ``FeedbackLoop``s with the same settings (``lab_settings``), so they differ only
 in how they learn:
 
 - ``static``: learns from its first ``STATIC_OUTCOMES`` closed trades, then never again;
@@ -8,7 +8,9 @@ in how they learn:
   exploration): the loop as it shipped before labels came from every signal;
 - ``naive``: the loop as it ships without a guard, learning every signal (a taken one from its
   trade, a skipped one from its shadow outcome);
-- ``guarded``: the loop with its guard, built by :func:`guarded_loop`.
+- ``guarded``: the loop with its guard, built by :func:`guarded_loop`;
+- ``guarded_selective``: the selective loop with its guard (``labels: "realized"``): where
+  selection bias is not prevented at its root, the guard must catch it.
 """
 
 from __future__ import annotations
@@ -31,20 +33,22 @@ def lab_settings(seed: int, **overrides: Any) -> FeedbackSettings:
 
     One learner for all pairs (``scope="global"``), so that a run of 2,000 signals teaches it
     something; a cold start of 50 outcomes; stakes scaled by confidence, so that a scenario in
-    which our stake moves the outcome can bite; the default learner, threshold and 5%
-    exploration.
+    which our stake moves the outcome can bite; the default learner, decision rule and 5%
+    exploration. The guard is off unless a policy turns it on (whatever its default), with
+    its default settings then.
 
     Examples
     --------
     >>> s = lab_settings(3)
-    >>> s.scope, s.min_outcomes, s.stake_scaling, s.explore_share, s.seed
-    ('global', 50, True, 0.05, 3)
+    >>> s.scope, s.min_outcomes, s.stake_scaling, s.explore_share, s.seed, s.guard.enabled
+    ('global', 50, True, 0.05, 3, False)
     """
     params: dict[str, Any] = {
         "scope": "global",
         "min_outcomes": 50,
         "stake_scaling": True,
         "seed": seed,
+        "guard": GuardSettings(enabled=False),
     }
     params.update(overrides)
     return FeedbackSettings(**params)
@@ -127,8 +131,15 @@ def guarded_loop(seed: int) -> FeedbackLoop:
     return FeedbackLoop(lab_settings(seed, guard=GuardSettings(enabled=True)))
 
 
-POLICIES: Final = ("static", "selective", "naive", "guarded")
+def guarded_selective_loop(seed: int) -> FeedbackLoop:
+    """The selective policy with its guard: learns only its trades, watched by the guard."""
+    return FeedbackLoop(lab_settings(seed, labels="realized", guard=GuardSettings(enabled=True)))
+
+
+POLICIES: Final = ("static", "selective", "naive", "guarded", "guarded_selective")
 """Policy names, in the order the reports show them."""
+GUARDED: Final = ("guarded", "guarded_selective")
+"""The policies with a guard, whose freezes the lab scores."""
 
 
 def make_loop(policy: str, seed: int) -> FeedbackLoop:
@@ -141,6 +152,7 @@ def make_loop(policy: str, seed: int) -> FeedbackLoop:
         "selective": selective_loop,
         "naive": naive_loop,
         "guarded": guarded_loop,
+        "guarded_selective": guarded_selective_loop,
     }
     if policy not in builders:
         raise ValueError(

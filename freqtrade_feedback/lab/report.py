@@ -1,213 +1,20 @@
-"""What the bias lab reports: one CSV row per scenario and seed, a verdict per scenario, plots.
+"""The bias lab's HTML report: the verdict table with its intervals, and plots of one seed.
 
-**Targets** (from the issue that asked for the lab), checked per scenario over its seeds:
-
-- biased scenarios: the guard froze after the onset in at least 95% of seeds, the median
-  delay from the onset to that freeze is at most 100 trades, and the guarded policy's mean
-  profit is at least the naive one's;
-- ``stationary``: false freezes in at most 5% of seeds, and the guarded mean profit at least
-  95% of the naive one (``guarded >= naive - 0.05 * |naive|``, which also reads right when
-  the naive profit is negative);
-- ``regime_flip``: the guarded mean profit at least 90% of the naive one, and clearly above
-  the static one: guarded beats static in at least 90% of seeds.
-
+Rows are ``lab.rows``, the verdict and its targets ``lab.verdict``; this module draws them.
 Profits are in units of one base stake (see ``lab.run``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
-from freqtrade_feedback.lab.policies import POLICIES
+from freqtrade_feedback.lab.policies import GUARDED, POLICIES
 from freqtrade_feedback.lab.run import GUARD_STATES, LabResult
-
-CSV_COLUMNS: Final = (
-    "scenario",
-    "seed",
-    "biased",
-    "frozen",
-    "first_freeze_trade",
-    "onset_trade",
-    "false_freeze",
-    "detect_trade",
-    "detection_delay",
-    "freezes",
-    "profit_static",
-    "profit_selective",
-    "profit_naive",
-    "profit_guarded",
-    "trades_static",
-    "trades_selective",
-    "trades_naive",
-    "trades_guarded",
-)
-"""Columns of ``lab.csv``; the guard's figures come from the guarded policy's run."""
-
-FREEZE_RATE: Final = 0.95
-MAX_MEDIAN_DELAY: Final = 100
-MAX_FALSE_FREEZES: Final = 0.05
-STATIONARY_SHARE: Final = 0.95
-REGIME_FLIP_SHARE: Final = 0.90
-BEATS_STATIC: Final = 0.90
-
-
-def lab_row(results: Mapping[str, LabResult]) -> dict[str, Any]:
-    """The CSV row of one scenario and seed, from its runs by policy name.
-
-    Flags are 0/1; a freeze that never happened, a missing policy or an onset that does not
-    exist is ``None`` (an empty CSV cell).
-    """
-    first = next(iter(results.values()))
-    guarded = results.get("guarded")
-    row: dict[str, Any] = {
-        "scenario": first.scenario,
-        "seed": first.seed,
-        "biased": int(first.biased),
-        "onset_trade": first.onset_trade,
-        "frozen": None if guarded is None else int(guarded.frozen),
-        "first_freeze_trade": None if guarded is None else guarded.first_freeze_trade,
-        "false_freeze": None if guarded is None else int(guarded.false_freeze),
-        "detect_trade": None if guarded is None else guarded.detect_trade,
-        "detection_delay": None if guarded is None else guarded.detection_delay,
-        "freezes": None if guarded is None else len(guarded.freezes),
-    }
-    for policy in POLICIES:
-        result = results.get(policy)
-        row[f"profit_{policy}"] = None if result is None else round(result.profit, 6)
-        row[f"trades_{policy}"] = None if result is None else result.trades
-    return row
-
-
-@dataclasses.dataclass(frozen=True)
-class Check:
-    """One target: whether it was met, and the figures that say so."""
-
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ScenarioSummary:
-    """A scenario's figures over its seeds, and its targets."""
-
-    scenario: str
-    seeds: int
-    biased: bool
-    freeze_rate: float
-    """Share of seeds in which the guard froze after the onset (at all, without an onset)."""
-    median_delay: float
-    """Median trades from the onset to the first freeze after it, over the seeds that froze."""
-    false_freeze_rate: float
-    profit: Mapping[str, float]
-    """Mean profit by policy."""
-    checks: tuple[Check, ...]
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    @property
-    def verdict(self) -> str:
-        return "PASS" if self.passed else "FAIL"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "seeds": self.seeds,
-            "biased": self.biased,
-            "freeze_rate": self.freeze_rate,
-            "median_delay": None if math.isnan(self.median_delay) else self.median_delay,
-            "false_freeze_rate": self.false_freeze_rate,
-            **{f"profit_{policy}": value for policy, value in self.profit.items()},
-            "verdict": self.verdict,
-            "checks": [check.__dict__ for check in self.checks],
-        }
-
-
-def _mean(values: Sequence[float]) -> float:
-    return statistics.fmean(values) if values else math.nan
-
-
-def summarize(rows: Sequence[Mapping[str, Any]]) -> list[ScenarioSummary]:
-    """One summary per scenario, in the order the scenarios first appear in ``rows``."""
-    by_scenario: dict[str, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        by_scenario.setdefault(row["scenario"], []).append(row)
-    return [_summary(name, group) for name, group in by_scenario.items()]
-
-
-def _summary(name: str, rows: Sequence[Mapping[str, Any]]) -> ScenarioSummary:
-    delays = [r["detection_delay"] for r in rows if r.get("detection_delay") is not None]
-    profits = {
-        policy: _mean(
-            [r[f"profit_{policy}"] for r in rows if r.get(f"profit_{policy}") is not None]
-        )
-        for policy in POLICIES
-    }
-    partial = ScenarioSummary(
-        scenario=name,
-        seeds=len(rows),
-        biased=bool(rows[0]["biased"]),
-        freeze_rate=_mean([r["frozen"] or 0 for r in rows]),
-        median_delay=statistics.median(delays) if delays else math.nan,
-        false_freeze_rate=_mean([r["false_freeze"] or 0 for r in rows]),
-        profit=profits,
-        checks=(),
-    )
-    return dataclasses.replace(partial, checks=tuple(_targets(partial, rows)))
-
-
-def _at_least(name: str, value: float, floor: float, fmt: str = "{:.2f}") -> Check:
-    ok = not math.isnan(value) and value >= floor
-    return Check(name, ok, f"{fmt.format(value)} >= {fmt.format(floor)}")
-
-
-def _targets(s: ScenarioSummary, rows: Sequence[Mapping[str, Any]]) -> list[Check]:
-    guarded, naive, static = (s.profit[p] for p in ("guarded", "naive", "static"))
-    if s.biased:
-        delay_ok = not math.isnan(s.median_delay) and s.median_delay <= MAX_MEDIAN_DELAY
-        return [
-            _at_least("freeze rate", s.freeze_rate, FREEZE_RATE, "{:.0%}"),
-            Check("median delay", delay_ok, f"{s.median_delay:g} <= {MAX_MEDIAN_DELAY} trades"),
-            _at_least("guarded >= naive", guarded, naive),
-        ]
-    if s.scenario == "stationary":
-        return [
-            Check(
-                "false freezes",
-                s.false_freeze_rate <= MAX_FALSE_FREEZES,
-                f"{s.false_freeze_rate:.0%} <= {MAX_FALSE_FREEZES:.0%}",
-            ),
-            _at_least("guarded >= 95% naive", guarded, naive - (1 - STATIONARY_SHARE) * abs(naive)),
-        ]
-    if s.scenario == "regime_flip":
-        beats = _mean(
-            [float(r["profit_guarded"] > r["profit_static"]) for r in rows if _has_profits(r)]
-        )
-        return [
-            _at_least(
-                "guarded >= 90% naive", guarded, naive - (1 - REGIME_FLIP_SHARE) * abs(naive)
-            ),
-            Check(
-                "guarded > static",
-                beats >= BEATS_STATIC and guarded > static,
-                f"in {beats:.0%} of seeds (>= {BEATS_STATIC:.0%})",
-            ),
-        ]
-    return []
-
-
-def _has_profits(row: Mapping[str, Any]) -> bool:
-    return row.get("profit_guarded") is not None and row.get("profit_static") is not None
-
+from freqtrade_feedback.lab.verdict import VERDICT_SEEDS, ScenarioSummary
 
 # -- the HTML report -------------------------------------------------------------------------
 
@@ -216,7 +23,7 @@ ROLLING: Final = 100
 BINS: Final = 10
 """Equal-mass bins of the calibration curve."""
 COLORS: Final = {"static": "#7f7f7f", "selective": "#ff7f0e", "naive": "#d62728",
-                  "guarded": "#1f77b4"}
+                  "guarded": "#1f77b4", "guarded_selective": "#9467bd"}
 
 
 def rolling_acceptance(take: np.ndarray[Any, Any], window: int = ROLLING) -> np.ndarray[Any, Any]:
@@ -263,7 +70,7 @@ def scenario_figure(results: Mapping[str, LabResult], markers: Mapping[str, int]
         rows=2,
         cols=2,
         subplot_titles=(
-            "guard state (guarded policy)",
+            "guard state (guarded policies)",
             f"acceptance rate (last {ROLLING} signals)",
             "calibration on shadow outcomes, after the onset",
             "cumulative booked profit (base stakes)",
@@ -307,7 +114,7 @@ def _add_series(fig: Any, policy: str, result: LabResult) -> None:
     color = COLORS.get(policy, "black")
     steps = np.arange(result.n)
     style = {"legendgroup": policy, "line": {"color": color}}
-    if policy == "guarded":
+    if policy in GUARDED:
         fig.add_scatter(
             x=steps,
             y=list(result.guard_state),
@@ -341,14 +148,14 @@ def _add_series(fig: Any, policy: str, result: LabResult) -> None:
 
 
 def summary_html(summaries: Sequence[ScenarioSummary]) -> str:
-    """The summary table as an HTML fragment."""
+    """The verdict table as an HTML fragment: every rate and mean with its 95% interval."""
     head = (
         "scenario",
         "seeds",
         "biased",
-        "freeze rate",
-        "median delay",
-        "false freezes",
+        *(f"{label} {policy}" for policy in GUARDED
+          for label in ("frozen", "median delay", "false freezes")),
+        "collapse ratio",
         *(f"profit {p}" for p in POLICIES),
         "verdict",
         "targets",
@@ -358,19 +165,29 @@ def summary_html(summaries: Sequence[ScenarioSummary]) -> str:
         targets = "; ".join(
             f"{'ok' if c.passed else 'MISSED'} {c.name}: {c.detail}" for c in s.checks
         )
+        verdict = s.verdict if s.seeds >= VERDICT_SEEDS or not s.checks else f"{s.verdict}*"
         cells = (
             s.scenario,
             s.seeds,
             "yes" if s.biased else "no",
-            f"{s.freeze_rate:.0%}",
-            "-" if math.isnan(s.median_delay) else f"{s.median_delay:g}",
-            f"{s.false_freeze_rate:.0%}",
-            *(f"{s.profit[p]:+.2f}" for p in POLICIES),
-            s.verdict if s.checks else "-",
+            *(cell for policy in GUARDED for cell in (
+                s.guard[policy].frozen.percent(),
+                s.guard[policy].median_delay.bracket(),
+                s.guard[policy].false_freezes.percent(),
+            )),
+            s.collapse_ratio.bracket("{:.3f}"),
+            *(s.profit[p].plus_minus() for p in POLICIES),
+            verdict,
             targets or "-",
         )
         lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return "\n".join([*lines, "</table>"])
+    note = (
+        f"<p>Rates: share of seeds [Wilson 95% interval, %]; delays: median [95% interval], "
+        f"trades; profits: mean +- half the 95% t interval, base stakes. Targets are judged "
+        f"on the point estimate. * fewer than {VERDICT_SEEDS} seeds: a quick look, not the "
+        f"verdict.</p>"
+    )
+    return "\n".join([*lines, "</table>", note])
 
 
 _PAGE: Final = """<!DOCTYPE html>

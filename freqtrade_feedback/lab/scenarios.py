@@ -1,16 +1,19 @@
-"""The bias lab's scenarios: one market (``lab.market``), five things that can happen to it.
+"""The bias lab's scenarios: one market (``lab.market``), six things that can happen to it.
 
-Defaults: 2,000 signals, outcomes known about 12 signals later.
+Defaults: 2,000 signals (2,500 in ``SelectionCollapse``), outcomes known about 12 signals
+later.
 
 =====================  ======  ===========  ==================================================
 scenario               biased  onset_trade  what happens (default magnitudes)
 =====================  ======  ===========  ==================================================
 ``Stationary``         no      none         nothing
+``StationaryHeavy``    no      none         nothing, but outcome sizes are heavy-tailed:
+                                            Student-t(3), at the stationary market's variance
 ``RegimeFlip``         no      1000         the market flips for good, for everyone: shadow
                                             and realized outcomes alike
-``SelectionCollapse``  yes     1100         a quiet flipped spell over signals 600 to 1099
-                                            (outcomes 0.2 times their size); the learner's
-                                            own selection keeps it rejecting breakouts after
+``SelectionCollapse``  yes     1800         a long quiet flipped spell over signals 300 to
+                                            1799 (outcomes 0.2 times their size); a learner
+                                            of realized labels keeps rejecting breakouts after
 ``ReflexiveImpact``    yes     1000         our orders worsen our fills:
                                             ``realized = shadow - 0.003 * stake``
 ``SelfFulfilling``     yes     1000         our buying lifts what we observe,
@@ -25,15 +28,19 @@ is a false alarm.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from freqtrade_feedback.lab.market import Fill, MarketSignal, Scenario
+from freqtrade_feedback.lab.market import MAGNITUDE_SHAPE, Fill, MarketSignal, Scenario
 from freqtrade_feedback.validation import check_count, check_interval
 
 _Steps = npt.NDArray[np.int64]
+
+COLLAPSE_SIGNALS: Final = 300
+"""Signals after the shock over which ``SelectionCollapse`` measures the collapse."""
 
 
 class Stationary(Scenario):
@@ -63,6 +70,64 @@ class Stationary(Scenario):
 
     name = "stationary"
 
+    @property
+    def stationary_prefix(self) -> int:
+        return self.n
+
+
+class StationaryHeavy(Scenario):
+    """Nothing happens, but outcome sizes are heavy-tailed: a false alarm is all a guard can
+    raise here.
+
+    Each outcome's magnitude is ``|t| * c`` for ``t`` drawn from Student's t with ``df``
+    degrees of freedom, ``c`` chosen so that the mean square magnitude is the stationary
+    market's (1.5 for Gamma(2, 0.5); ``c = 0.71`` at ``df = 3``): the same spread, measured
+    as the standard deviation, with far fatter tails: at ``df = 3`` the fourth moment is
+    infinite, one outcome in 170 is over 5% (one in 2,000 in the stationary market), and the
+    mean size is smaller (0.78%). Real crypto trades have such tails. Win or loss is drawn as
+    in every scenario, so the probability of a win, what the learner learns, is unchanged.
+
+    Parameters
+    ----------
+    n
+        Signals in the stream.
+    df
+        Degrees of freedom of the magnitudes' t distribution, above 2 (a finite variance).
+    delay
+        Mean steps between a signal and its outcomes.
+    seed
+        Random seed.
+
+    Examples
+    --------
+    >>> from freqtrade_feedback import lab
+    >>> scenario = lab.StationaryHeavy(seed=7)
+    >>> scenario.biased, scenario.onset_trade, scenario.stationary_prefix
+    (False, None, 0)
+    >>> for signal in scenario.take(3):
+    ...     print(signal)
+    #0 2024-01-01T00:00Z ETH/USDT p_win=0.34 shadow=-0.0002 closes=#16 normal
+    #1 2024-01-01T00:05Z XRP/USDT p_win=0.61 shadow=+0.0066 closes=#18 normal
+    #2 2024-01-01T00:10Z ETH/USDT p_win=0.50 shadow=+0.0038 closes=#9 normal
+
+    Same seed, same signals as ``Stationary`` (pairs, features, wins and losses): only the
+    sizes differ.
+    """
+
+    name = "stationary_heavy"
+
+    def __init__(
+        self, n: int = 2000, df: float = 3.0, delay: int = 12, seed: int | None = None
+    ) -> None:
+        super().__init__(n=n, delay=delay, seed=seed)
+        self.df = df
+        check_interval(type(self).__name__, "df", df, 2.01, 1000)
+
+    def _magnitudes(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
+        gamma_square = (MAGNITUDE_SHAPE + 1) / MAGNITUDE_SHAPE  # E[m^2] of Gamma(k, 1/k)
+        scale = math.sqrt(gamma_square * (self.df - 2) / self.df)  # E[t^2] = df / (df - 2)
+        return np.abs(rng.standard_t(self.df, n)) * scale
+
 
 class _FromOnset(Scenario):
     """A scenario whose change starts at signal ``onset``: the signals before it are those of
@@ -77,6 +142,10 @@ class _FromOnset(Scenario):
 
     @property
     def onset_trade(self) -> int:
+        return self.onset
+
+    @property
+    def stationary_prefix(self) -> int:
         return self.onset
 
     def fill(self, signal: MarketSignal, stake: float) -> Fill:
@@ -134,17 +203,26 @@ class RegimeFlip(_FromOnset):
 
 
 class SelectionCollapse(_FromOnset):
-    """A short exogenous shock, then a collapse the learner inflicts on itself.
+    """A long exogenous shock, then a collapse that a learner of its own trades inflicts on
+    itself.
 
     From ``onset`` for ``duration`` signals the market is flipped, as in ``RegimeFlip``, and
     quiet: a choppy spell in which breakout trades are stopped out while calm markets pay,
     every outcome ``shock_size`` times its usual size. Then the normal market returns, and
     the breakout region is as profitable as before. A learner that learned the shock from
-    its own trades now rejects most breakout signals; learning only from what it takes, it
-    sees the recovery through a trickle of exploration trades and the few breakout signals it
-    still takes, so it keeps rejecting a profitable region for hundreds of signals. Shadow
-    outcomes show the recovery at once. The shock is quiet so that what it costs (or what
-    adapting to it earns) is small next to what the self-inflicted part costs.
+    its own trades (``labels: "realized"``) now rejects most breakout signals; it sees the
+    recovery only through a trickle of exploration trades and the few breakout signals it
+    still takes, and the calm trades it keeps taking (slightly better the calmer, in the
+    normal market too) confirm what it believes, so it keeps rejecting a profitable region
+    for hundreds of signals. The shock is long so that the learner's view of the market (its
+    scaler, too, sees only what it took) is the shock's; it is quiet so that what it costs
+    (or what adapting to it earns) is small next to what the self-inflicted part costs.
+    Shadow outcomes show the recovery at once, so a learner of every signal's outcome (the
+    default ``labels: "all"``) recovers within about a hundred signals.
+
+    The lab measures the collapse (``collapse_window``): over the ``COLLAPSE_SIGNALS``
+    signals after the shock, the selective learner's acceptance of breakout signals against
+    that of a reference that learns every signal's shadow outcome (``lab.report``).
 
     Adapting during the shock is right (the change is the market's); rejecting breakouts after
     it is the self-inflicted part. So ``onset_trade``, where the self-referential bias starts,
@@ -169,8 +247,8 @@ class SelectionCollapse(_FromOnset):
     --------
     >>> from freqtrade_feedback import lab
     >>> scenario = lab.SelectionCollapse(n=8, onset=2, duration=3, seed=7)
-    >>> scenario.biased, scenario.onset, scenario.onset_trade
-    (True, 2, 5)
+    >>> scenario.biased, scenario.onset, scenario.onset_trade, scenario.collapse_window
+    (True, 2, 5, (5, 8))
     >>> for signal in scenario:
     ...     print(signal)
     #0 2024-01-01T00:00Z ETH/USDT p_win=0.34 shadow=-0.0086 closes=#16 normal
@@ -188,9 +266,9 @@ class SelectionCollapse(_FromOnset):
 
     def __init__(
         self,
-        n: int = 2000,
-        onset: int = 600,
-        duration: int = 500,
+        n: int = 2500,
+        onset: int = 300,
+        duration: int = 1500,
         shock_size: float = 0.2,
         delay: int = 12,
         seed: int | None = None,
@@ -204,6 +282,11 @@ class SelectionCollapse(_FromOnset):
     @property
     def onset_trade(self) -> int:
         return self.onset + self.duration
+
+    @property
+    def collapse_window(self) -> tuple[int, int]:
+        """The ``COLLAPSE_SIGNALS`` signals after the shock (fewer if the stream ends first)."""
+        return self.onset_trade, min(self.n, self.onset_trade + COLLAPSE_SIGNALS)
 
     def _flipped(self, steps: _Steps) -> npt.NDArray[np.bool_]:
         return (steps >= self.onset) & (steps < self.onset + self.duration)
@@ -337,6 +420,13 @@ class SelfFulfilling(_FromOnset):
 
 SCENARIOS: Final[dict[str, type[Scenario]]] = {
     cls.name: cls
-    for cls in (Stationary, RegimeFlip, SelectionCollapse, ReflexiveImpact, SelfFulfilling)
+    for cls in (
+        Stationary,
+        StationaryHeavy,
+        RegimeFlip,
+        SelectionCollapse,
+        ReflexiveImpact,
+        SelfFulfilling,
+    )
 }
 """Scenario classes by their command-line name."""
