@@ -204,7 +204,6 @@ class FeedbackAdapter:
         self._entry: dict[str, str] = {}
         """Pair -> signal id of the entry confirmed and waiting for its fill."""
         self._warned: set[str] = set()
-        self._last: datetime | None = None
         self._new_run = False
         self._ledger_failed = False
         self._reported = 0
@@ -265,11 +264,12 @@ class FeedbackAdapter:
         self._new_run = True
 
     def tick(self, strategy: IStrategy, now: datetime) -> None:
-        """Start from a fresh loop whenever a new simulated run begins (never live), then
-        hand the loop the shadow outcomes whose touch candle has closed by ``now``."""
-        if not self.trade_mode and (
-            self._new_run or (self._last is not None and now < self._last)
-        ):
+        """Start from a fresh loop whenever a new simulated run begins (never live: Freqtrade
+        analyses the whole range at the start of every backtest and hyperopt epoch, see
+        ``new_run``), then hand the loop the shadow outcomes whose touch candle has closed by
+        ``now``. Time may go back within a run: a pair whose candles end earlier has its last
+        trade force-closed at its own last candle."""
+        if not self.trade_mode and self._new_run:
             self._loop.reconfigure(settings_of(strategy))  # hyperopt set this epoch's values
             self._loop.reset()
             runs.register(self._loop)  # a hyperopt worker's copy was never registered
@@ -280,8 +280,8 @@ class FeedbackAdapter:
                 self._shadows.reset(shadow_barriers(strategy, self._loop.settings,
                                                     self._shadows.barriers.fee))
             self._reported = 0
+            self._warned.clear()  # once per run: a backtest, or a hyperopt epoch in any worker
             self._new_run = False
-        self._last = now
         if self._shadows is not None and self._shadows.waiting:
             try:
                 for shadow in self._shadows.release(now=now):

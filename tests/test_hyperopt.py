@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -55,7 +56,18 @@ from FeedbackSampleStrategy import FeedbackSampleStrategy
 
 class HyperFeedback(FeedbackSampleStrategy):
     feedback_min_outcomes = IntParameter(3, 8, default=5, space="feedback")
+
+
+class HyperBypass(HyperFeedback):
+    """Overrides confirm_trade_entry without calling super: its trades never pass the gate,
+    and the plugin warns, inside the epoch, when each pair's first one closes."""
+
+    def confirm_trade_entry(self, pair, order_type, amount, rate, time_in_force, current_time,
+                            entry_tag, side, **kwargs):
+        return True
 '''
+PLUGIN_LINE = "freqtrade_feedback.adapter - WARNING - freqtrade-feedback: "
+"""How the plugin's own warnings start in Freqtrade's log format."""
 
 
 @dataclass
@@ -92,9 +104,12 @@ class Hyperopt:
     epochs: list[dict[str, Any]]
     guard_lines: list[str]
     """The guard's transition lines the run logged, from whichever process ran the epoch."""
+    warnings: list[str]
+    """The plugin's warnings, likewise."""
 
 
-def _hyperopt(ws: Workspace, name: str, *options: str) -> Hyperopt:
+def _hyperopt(ws: Workspace, name: str, *options: str,
+              strategy: str = STRATEGY) -> Hyperopt:
     """Run ``freqtrade hyperopt`` through our offline wrapper in a fresh process (as a user
     would; loky workers then start from a clean interpreter), read its epochs and the guard's
     log lines."""
@@ -102,7 +117,7 @@ def _hyperopt(ws: Workspace, name: str, *options: str) -> Hyperopt:
     userdir.mkdir()
     command = [
         str(FREQTRADE_FEEDBACK), "offline", "hyperopt", "--config", str(ws.config),
-        "--datadir", str(ws.datadir), "--userdir", str(userdir), "--strategy", STRATEGY,
+        "--datadir", str(ws.datadir), "--userdir", str(userdir), "--strategy", strategy,
         "--strategy-path", str(ws.strategies), "--timerange", TIMERANGE,
         "--spaces", SPACE, "buy", "--hyperopt-loss", "FeedbackHyperOptLoss",
         "--hyperopt-path", str(REPO / "user_data" / "hyperopts"), "-e", EPOCHS,
@@ -116,7 +131,9 @@ def _hyperopt(ws: Workspace, name: str, *options: str) -> Hyperopt:
     assert len(epochs) == int(EPOCHS)
     lines = [line.split(GUARD_LINE, 1)[1] for line in done.stderr.splitlines()
              if GUARD_LINE in line and " -> " in line]
-    return Hyperopt(sorted(epochs, key=lambda e: e["current_epoch"]), lines)
+    warnings = [line.split(PLUGIN_LINE, 1)[1] for line in done.stderr.splitlines()
+                if PLUGIN_LINE in line]
+    return Hyperopt(sorted(epochs, key=lambda e: e["current_epoch"]), lines, warnings)
 
 
 def _trades(records: list[dict[str, Any]]) -> list[tuple]:
@@ -146,9 +163,26 @@ def test_two_workers_give_the_same_epochs_as_one_process(
 def _same_guard_lines(run: Hyperopt, sequential: Hyperopt) -> None:
     """The guard's transition lines logged inside the epochs reach the user once each,
     whichever process ran the epoch (Freqtrade relays a worker's records through a queue):
-    none lost, none repeated."""
-    assert sequential.guard_lines, "the guard logged nothing: the relay is not tested"
+    none lost, none repeated (the plugin's warnings are checked the same way below)."""
     assert sorted(run.guard_lines) == sorted(sequential.guard_lines)
+
+
+def test_the_plugins_warnings_inside_epochs_reach_the_user_once_per_epoch_in_any_worker(
+    workspace: Workspace
+) -> None:
+    """A warning is said once per run: in every epoch, whichever process runs it (a -j 2
+    worker runs a fresh copy of the strategy per epoch, -j 1 one strategy for all), each
+    once, relayed through Freqtrade's log queue without loss or repetition."""
+    one = _hyperopt(workspace, "bypass-j1", "-j", "1", strategy="HyperBypass")
+    two = _hyperopt(workspace, "bypass-j2", "-j", "2", strategy="HyperBypass")
+    pairs = len(PAIRS)
+    assert len(one.warnings) == int(EPOCHS) * pairs, one.warnings
+    assert all("closed without a signal id" in line for line in one.warnings)
+
+    def said(run: Hyperopt) -> list[str]:  # a -j 2 worker numbers its trades on
+        return sorted(re.sub(r"trade \d+", "trade N", line) for line in run.warnings)
+
+    assert said(two) == said(one)
 
 
 def test_analyze_per_epoch_gives_the_same_epochs(
