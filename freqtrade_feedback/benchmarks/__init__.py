@@ -5,6 +5,10 @@ benchmark`` (the command only parses options and prints).
 - ``loop``: microseconds per signal inside the loop (``--loop``).
 - ``journal``: dry-run/live callback latency with the ledger (``--journal``).
 - ``hyperopt``: hyperopt epochs per minute with the gate and without (``--hyperopt``).
+- ``value`` (with ``value_run`` and ``value_report``): what the gate is worth on the dev set,
+  primary only against the old rule, the default, the guarded default and a placebo gate
+  (``--value``).
+- ``shadow``: how faithful the shadow outcomes are to the trades they shadow.
 
 Each module has its ``TARGET``, its ``VARIANTS``, ``measure`` (rows of figures by variant or
 call) and ``verdict`` (the figure held against the target, and ``"PASS"`` or ``"FAIL"``).
