@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
 import shutil
+import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,15 +125,18 @@ def test_finishes_when_the_guard_logs_during_the_epochs(tmp_path: Path) -> None:
                       "20240101-20240701", "--epochs", "10", "--oos-timerange",
                       "20240701-20240801", "--random-state", "5", "--jobs", "2",
                       "--out", str(out), "--verbose")]
+    # its own process group: on a timeout the spawned workers go too, not just the command
+    command = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=USER_ENVIRONMENT, start_new_session=True)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False,
-                              env=USER_ENVIRONMENT)
-    except subprocess.TimeoutExpired as expired:
-        stderr = expired.stderr.decode(errors="replace") if expired.stderr else ""
+        _, stderr = command.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(command.pid, signal.SIGKILL)
+        _, stderr = command.communicate()
         pytest.fail(f"compare did not finish in 240 s; guard lines logged: "
                     f"{stderr.count(GUARD_LINE)}")
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert GUARD_LINE in done.stderr, "the guard logged nothing: the test no longer tests it"
+    assert command.returncode == 0, stderr[-3000:]
+    assert GUARD_LINE in stderr, "the guard logged nothing: the test no longer tests it"
     assert [r["variant"] for r in _csv(out / "compare.csv")] == list(VARIANTS)
     assert (out / "report.html").is_file()
 
