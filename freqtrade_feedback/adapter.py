@@ -253,7 +253,7 @@ class FeedbackAdapter:
         self._journal = self._events = journal
         self._shadows = journal.shadows  # pending shadow outcomes from the checkpoint
         supervisor = journal.loop.supervisor
-        self._reported = len(supervisor.transitions) if supervisor is not None else 0
+        self._reported = supervisor.n_reports if supervisor is not None else 0
         counts = journal.ledger.counts()
         logger.info("freqtrade-feedback ledger %s: %d outcomes learned, %d trades reconciled "
                     "at start", journal.ledger.where, counts["learned"], new)
@@ -322,14 +322,13 @@ class FeedbackAdapter:
         supervisor = self.loop.supervisor
         if supervisor is None:
             return
-        reports = supervisor.reports
-        for event in reports[self._reported:]:
+        for event in supervisor.new_reports(self._reported):
             if event.loud:
                 logger.warning("freqtrade-feedback guard: %s", event)
                 strategy.dp.send_msg(f"freqtrade-feedback guard: {event}")
             else:
                 logger.info("freqtrade-feedback guard: %s", event)
-        self._reported = len(reports)
+        self._reported = supervisor.n_reports
 
     # -- features ------------------------------------------------------------------------
 

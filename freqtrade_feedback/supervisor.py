@@ -67,6 +67,8 @@ class Supervisor:
         self._shadow: dict[str, float] = {}
         self._predicted: dict[str, dict[object, float]] = {}
         self._reports: deque[Transition | Rollback] = deque(maxlen=HISTORY)
+        self.n_reports = 0
+        """Reports made so far, never capped (``reports`` keeps the last ``HISTORY``)."""
         self.promotions = 0
         self.rollbacks = 0
 
@@ -135,7 +137,7 @@ class Supervisor:
         reason = (f"the challenger is worse than the champion on the unbiased outcomes "
                   f"({PROMOTER}: {evidence.reason()}); it starts again from the champion, "
                   "and what it learned since the last promotion is dropped")
-        self._reports.append(Rollback(now, reason, finite_statistics({PROMOTER: evidence})))
+        self._report(Rollback(now, reason, finite_statistics({PROMOTER: evidence})))
 
     # -- state ---------------------------------------------------------------------------
 
@@ -150,6 +152,16 @@ class Supervisor:
     @property
     def transitions(self) -> tuple[Transition, ...]:
         return self._guard.history
+
+    def _report(self, event: Transition | Rollback) -> None:
+        self._reports.append(event)
+        self.n_reports += 1
+
+    def new_reports(self, seen: int) -> tuple[Transition | Rollback, ...]:
+        """The reports after the first ``seen`` ever made (``n_reports`` counts them all), as
+        far as the last ``HISTORY`` go back."""
+        new = self.n_reports - seen
+        return tuple(self._reports)[-new:] if new > 0 else ()
 
     @property
     def reports(self) -> tuple[Transition | Rollback, ...]:
@@ -208,7 +220,7 @@ class Supervisor:
         """Move the guard by hand (an operator's freeze or unfreeze), with the reason."""
         transition = self._guard.fire(trigger, now=now, reason=reason,
                                       values=finite_statistics(self._board.detectors))
-        self._reports.append(transition)
+        self._report(transition)
         return transition
 
     def step(self, *, now: datetime, min_outcomes: int) -> Transition | None:
@@ -221,7 +233,7 @@ class Supervisor:
         worse = comparison.alarm
         transition = self._guard.step(now=now)
         if transition is not None:
-            self._reports.append(transition)
+            self._report(transition)
         if worse:
             self._rollback(now, comparison)
         elif self._guard.state is GuardState.LEARNING and (

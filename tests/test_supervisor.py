@@ -173,3 +173,21 @@ def test_warn_only_detectors_are_a_role_of_the_table_not_a_wrapper() -> None:
         "Calibration", "Coverage"}
     assert "calibration (Calibration, warns only)" in supervisor.short_desc()
     assert "paired_loss (PairedLoss)" in supervisor.short_desc()
+
+
+def test_reports_are_counted_past_the_history_kept() -> None:
+    """The adapter reports what is new by a count that only grows: after more reports than
+    the supervisor keeps (256), new ones are still found."""
+    loop = _loop()
+    supervisor = loop.supervisor
+    assert supervisor is not None
+    for i in range(150):
+        supervisor.fire(Trigger.MANUAL_FREEZE, now=T0 + timedelta(minutes=2 * i), reason="a")
+        supervisor.fire(Trigger.MANUAL_UNFREEZE, now=T0 + timedelta(minutes=2 * i + 1),
+                        reason="b")
+    assert supervisor.n_reports == 300 and len(supervisor.reports) < 300
+    seen = supervisor.n_reports
+    assert supervisor.new_reports(seen) == ()
+    supervisor.fire(Trigger.MANUAL_FREEZE, now=T0 + timedelta(days=1), reason="later")
+    (new,) = supervisor.new_reports(seen)
+    assert isinstance(new, Transition) and new.reason == "later" and new.loud
