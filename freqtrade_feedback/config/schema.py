@@ -164,7 +164,7 @@ _FEEDBACK: Final[dict[str, Any]] = {
             "type": "string",
             "enum": ["pair", "global"],
             "description": "'global': one learner shared by all pairs (learns from every pair's "
-            "outcomes; tells pairs apart through the 'pair' feature set). 'pair': one learner "
+            "outcomes; with the 'pair' feature set it also tells pairs apart). 'pair': one learner "
             "per pair. Either way an outcome reaches the gate from the candle after the one in "
             "which it closed.",
         },

@@ -59,7 +59,7 @@ class FeedbackSettings:
     stake_factor_min: float = 0.5
     stake_factor_max: float = 1.5
     fallback: Fallback = "take"
-    features: tuple[str, ...] = ("market", "pair")
+    features: tuple[str, ...] = ("market",)
     market_pair: str | None = None
     feature_columns: tuple[str, ...] | None = None
     guard: GuardSettings = field(default_factory=GuardSettings)
