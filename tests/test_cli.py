@@ -97,3 +97,16 @@ def test_the_cost_benchmarks_print_their_measures_as_json(
         assert 0 < calls["outcome + ledger commit (order_filled)"]["calls"] < 300
         for row in calls.values():
             assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+
+
+def test_the_lab_benchmark_estimates_the_verdicts_wall_time(
+        capsys: pytest.CaptureFixture) -> None:
+    assert main(["benchmark", "--lab", "--repeat", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = report["variants"]
+    assert set(rows) == {"static", "selective", "naive", "guarded", "guarded_selective", "all"}
+    whole = rows["all"]["cpu_seconds_per_seed"]
+    assert whole == pytest.approx(sum(r["cpu_seconds_per_seed"] for n, r in rows.items()
+                                      if n != "all"))
+    assert report["verdict_minutes"] == pytest.approx(whole * 200 / 2 / 60)
+    assert report["verdict"] in ("PASS", "FAIL")

@@ -64,6 +64,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "20240101-20240201) instead of backtest wall time")
     parser.add_argument("--epochs", type=positive_int, default=20,
                         help="epochs per hyperopt run with --hyperopt (default: %(default)s)")
+    parser.add_argument("--lab", action="store_true",
+                        help="measure what the bias lab's verdict (every scenario and policy "
+                        "at 200 seeds) costs: CPU seconds per seed, and the estimated wall "
+                        "time on two idle cores (target <= 10 minutes)")
     parser.add_argument("--value", action="store_true",
                         help="what the gate is worth: backtest three strategies on the dev set "
                         "(primary alone, the old rule, the new default, guarded, a placebo) and "
@@ -170,9 +174,27 @@ def run_hyperopt(args: argparse.Namespace) -> int:
         f"{worst:.3f}: {verdict}")
 
 
+def run_lab(args: argparse.Namespace) -> int:
+    from freqtrade_feedback.benchmarks import lab
+
+    seeds = args.repeat or 3
+    rows = lab.measure(seeds)
+    minutes, verdict = lab.verdict(rows)
+    return _report(
+        args, {"variants": rows, "verdict_minutes": minutes,
+               "target_minutes": lab.TARGET_MINUTES, "verdict": verdict},
+        f"Bias lab, CPU time per seed over every scenario ({seeds} seeds)",
+        ("Policy", "CPU s / seed"),
+        ((name, f"{row['cpu_seconds_per_seed']:.2f}") for name, row in rows.items()),
+        f"estimated verdict ({lab.VERDICT_SEEDS} seeds, {lab.CORES} idle cores): "
+        f"{minutes:.1f} min; target <= {lab.TARGET_MINUTES:.0f} min: {verdict}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.value:
         return run_value(args)
+    if args.lab:
+        return run_lab(args)
     _cost_defaults(args)
     if args.hyperopt:
         return run_hyperopt(args)

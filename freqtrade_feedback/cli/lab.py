@@ -48,8 +48,12 @@ from freqtrade_feedback.lab.verdict import (
 from freqtrade_feedback.progress import progress_bar
 
 DEFAULT_OUT = Path("user_data/lab")
+WIDTH = 120
+"""Columns of the tables when stdout is not a terminal."""
 LABELS = {"guarded": "all", "guarded_selective": "realized"}
 """The labels of each guarded policy, as the guard table names them."""
+HEADERS = {"guarded_selective": "guarded\n(realized)"}
+"""Profit table headers that would be too wide as the policy's name."""
 Shown = dict[str, dict[str, LabResult]]
 """One seed's runs, by scenario then policy: what the report plots."""
 
@@ -120,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=WIDTH)
     console.print(render_guard(summaries))
     console.print(render_profit(summaries))
     collapse = render_collapse(summaries)
@@ -220,14 +226,14 @@ def render_guard(summaries: Sequence[ScenarioSummary]) -> Table:
 def render_profit(summaries: Sequence[ScenarioSummary]) -> Table:
     """Mean profit by scenario and policy, with half the 95% t interval."""
     table = Table(
-        title="Bias lab: mean profit, base stakes (+- half the 95% interval)",
+        title="Bias lab: mean profit, base stakes (± half the 95% interval)",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         padding=(0, 1, 0, 0),
     )
     table.add_column("scenario", no_wrap=True)
     for policy in POLICIES:
-        table.add_column(policy, justify="right")
+        table.add_column(HEADERS.get(policy, policy), justify="right")
     for s in summaries:
         table.add_row(s.scenario, *(s.profit[p].plus_minus() for p in POLICIES))
     return table

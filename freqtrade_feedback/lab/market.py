@@ -173,6 +173,12 @@ class Scenario:
         """First trade (signal step) the injected change affects; ``None`` if nothing changes."""
         return None
 
+    @property
+    def max_lag(self) -> int:
+        """The most steps between a signal and its outcomes: every signal of a step before
+        ``t - max_lag`` has closed by step ``t``."""
+        return self.delay + self.delay // 2
+
     def __repr__(self) -> str:
         params = inspect.signature(type(self).__init__).parameters
         args = ", ".join(f"{p}={getattr(self, p)!r}" for p in params if p != "self")
@@ -216,7 +222,7 @@ class Scenario:
             coin=coin.random(n),
             magnitude=self._magnitudes(magnitude, n),
             pair=pair.integers(0, len(PAIRS), n),
-            lag=lag.integers(max(1, self.delay // 2), self.delay + self.delay // 2 + 1, n),
+            lag=lag.integers(max(1, self.delay // 2), self.max_lag + 1, n),
         )
 
     def _magnitudes(self, rng: np.random.Generator, n: int) -> _Floats:

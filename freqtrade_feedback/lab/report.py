@@ -183,7 +183,7 @@ def summary_html(summaries: Sequence[ScenarioSummary]) -> str:
         lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     note = (
         f"<p>Rates: share of seeds [Wilson 95% interval, %]; delays: median [95% interval], "
-        f"trades; profits: mean +- half the 95% t interval, base stakes. Targets are judged "
+        f"trades; profits: mean ± half the 95% t interval, base stakes. Targets are judged "
         f"on the point estimate. * fewer than {VERDICT_SEEDS} seeds: a quick look, not the "
         f"verdict.</p>"
     )

@@ -154,8 +154,7 @@ class _GuardWatch:
         self.freezes: list[int] = []
 
     def _read(self) -> str:
-        state = getattr(self._loop, "guard_state", "off")
-        return str(getattr(state, "value", state))
+        return self._loop.guard_state
 
     def poll(self, trade: int) -> None:
         state = self._read()
@@ -165,6 +164,13 @@ class _GuardWatch:
 
 
 _Pending: TypeAlias = tuple[MarketSignal, str, Fill | None]
+_Stream: TypeAlias = Sequence[tuple[MarketSignal, Signal]]
+"""A scenario's signals, each with the loop's ``Signal`` for it (made once, shared by every
+policy's loop: it is immutable)."""
+
+
+def _stream(scenario: Scenario) -> list[tuple[MarketSignal, Signal]]:
+    return [(s, Signal(s.pair, s.time, features=s.features)) for s in scenario]
 
 
 class _Runner:
@@ -181,18 +187,18 @@ class _Runner:
         self.step = 0
         self.seconds = 0.0
 
-    def advance(self, signals: Sequence[MarketSignal], stop: int) -> None:
+    def advance(self, stream: _Stream, stop: int) -> None:
         """Run the steps from the current one up to ``stop`` (excluded)."""
         started = time.perf_counter()
         loop, scenario, tape, watch, pending = (
             self.loop, self.scenario, self.tape, self.watch, self.pending
         )
         for t in range(self.step, stop):
-            signal = signals[t]
+            signal, entry = stream[t]
             closing = pending.pop(t, None)
             if closing:
                 _close(loop, closing, t, watch)
-            signal_id, fill = _enter(loop, scenario, signal, tape)
+            signal_id, fill = _enter(loop, scenario, signal, entry, tape)
             watch.poll(t)
             pending[signal.closes].append((signal, signal_id, fill))
             tape.state.append(watch.state)
@@ -200,7 +206,15 @@ class _Runner:
         self.seconds += time.perf_counter() - started
 
     def snapshot(self) -> bytes:
-        """The run so far, as bytes: :meth:`resume` goes on from it in another scenario."""
+        """The run so far, as bytes: :meth:`resume` goes on from it in another scenario.
+
+        Signals settled before the last ``max_lag`` steps leave the loop first
+        (``FeedbackLoop.forget_settled``, as before a journal's checkpoint): no event will
+        come for them, and a loop of a thousand signals pickles in a tenth of the time.
+        """
+        settled = self.step - self.scenario.max_lag
+        if settled > 0:
+            self.loop.forget_settled(before=START + settled * STEP)
         state = (self.loop, self.tape, self.watch, self.pending, self.step, self.seconds)
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -213,7 +227,7 @@ class _Runner:
          runner.seconds) = pickle.loads(blob)  # noqa: S301 - bytes this process just wrote
         return runner
 
-    def finish(self, signals: Sequence[MarketSignal]) -> LabResult:
+    def finish(self, stream: _Stream) -> LabResult:
         """Close the trades still open after the last signal, and the result."""
         started = time.perf_counter()
         for step in sorted(self.pending):
@@ -221,6 +235,7 @@ class _Runner:
         self.pending.clear()
         self.seconds += time.perf_counter() - started
         scenario, tape = self.scenario, self.tape
+        signals = [signal for signal, _ in stream]
         return LabResult(
             scenario=scenario.name,
             policy=self.policy,
@@ -251,19 +266,18 @@ def run_scenario(scenario: Scenario, policy_name: str, seed: int) -> LabResult:
     >>> from freqtrade_feedback.lab.run import run_scenario
     >>> result = run_scenario(lab.Stationary(n=300, seed=1), "naive", seed=1)
     >>> result.n, result.trades, round(result.profit, 2), result.guard_state[-1]
-    (300, 205, 0.42, 'off')
+    (300, 202, 0.45, 'off')
     """
-    signals = list(scenario)
+    stream = _stream(scenario)
     runner = _Runner(scenario, policy_name, seed)
-    runner.advance(signals, scenario.n)
-    return runner.finish(signals)
+    runner.advance(stream, scenario.n)
+    return runner.finish(stream)
 
 
 def _enter(
-    loop: FeedbackLoop, scenario: Scenario, signal: MarketSignal, tape: _Tape
+    loop: FeedbackLoop, scenario: Scenario, signal: MarketSignal, entry: Signal, tape: _Tape
 ) -> tuple[str, Fill | None]:
-    """Decide on the signal; fill it if taken."""
-    entry = Signal(signal.pair, signal.time, features=signal.features)
+    """Decide on the signal (``entry`` is the loop's view of it); fill it if taken."""
     decision = loop.on_signal(entry, now=signal.time)
     probability = math.nan if decision.probability is None else decision.probability
     tape.probability.append(probability)
@@ -316,21 +330,21 @@ def run_worlds(
     Beginnings shared with the stationary market are run once per policy (see the module's
     docstring); every result is the one :func:`run_scenario` gives.
     """
-    signals = [list(world) for world in worlds]
+    streams = [_stream(world) for world in worlds]
     base = _base(worlds)
     cuts = [0 if world is base else _shares_beginning(world, base) for world in worlds]
     own = next((i for i, world in enumerate(worlds) if world is base), None)
-    base_signals = signals[own] if own is not None else list(base)
+    base_stream = streams[own] if own is not None else _stream(base)
     results: list[dict[str, LabResult]] = [{} for _ in worlds]
     for policy in policies:
         runner = _Runner(base, policy, base.seed or 0)
         snapshots = {}
         for cut in sorted(set(cuts) - {0}):
-            runner.advance(base_signals, cut)
+            runner.advance(base_stream, cut)
             snapshots[cut] = runner.snapshot()
         if own is not None:
-            runner.advance(base_signals, base.n)
-            results[own][policy] = runner.finish(base_signals)
+            runner.advance(base_stream, base.n)
+            results[own][policy] = runner.finish(base_stream)
         for i, (world, cut) in enumerate(zip(worlds, cuts, strict=True)):
             if i == own:
                 continue
@@ -338,8 +352,8 @@ def run_worlds(
             run = _Runner.resume(snapshots[cut], world, policy, seed) if cut else _Runner(
                 world, policy, seed
             )
-            run.advance(signals[i], world.n)
-            results[i][policy] = run.finish(signals[i])
+            run.advance(streams[i], world.n)
+            results[i][policy] = run.finish(streams[i])
     return results
 
 

@@ -61,25 +61,25 @@ class Estimate:
         return f"{self.value:.1%} [{100 * self.low:.1f}, {100 * self.high:.1f}]"
 
     def short_percent(self) -> str:
-        """A rate and its interval in percent, for narrow tables: ``"2.5 [1.1-5.7]"``.
+        """A rate and its interval in percent, for narrow tables.
 
-        >>> wilson(5, 200).short_percent()
-        '2.5 [1.07-5.72]'
+        >>> wilson(5, 200).short_percent(), wilson(0, 200).short_percent()
+        ('2.5 [1.1-5.7]', '0 [0-1.9]')
         """
         if math.isnan(self.value):
             return "-"
-        return f"{100 * self.value:.3g} [{100 * self.low:.3g}-{100 * self.high:.3g}]"
+        return f"{_pct(self.value)} [{_pct(self.low)}-{_pct(self.high)}]"
 
     def plus_minus(self, fmt: str = "{:+.2f}") -> str:
-        """A mean and its half-width: ``"+2.41 +-0.12"``.
+        """A mean and half its interval's width.
 
         >>> t_interval([1.0, 2.0, 3.0]).plus_minus()
-        '+2.00 +-2.48'
+        '+2.00 ±2.48'
         """
         if math.isnan(self.value):
             return "-"
         half = "?" if math.isnan(self.half_width) else f"{self.half_width:.2f}"
-        return f"{fmt.format(self.value)} +-{half}"
+        return f"{fmt.format(self.value)} ±{half}"
 
     def bracket(self, fmt: str = "{:g}") -> str:
         """A figure and its (possibly asymmetric) interval: ``"52 [40, 77]"``."""
@@ -89,6 +89,11 @@ class Estimate:
 
 
 NOTHING: Final = Estimate(math.nan, math.nan, math.nan, 0)
+
+
+def _pct(share: float) -> str:
+    """A share in percent with one decimal, without a trailing ``.0``."""
+    return f"{100 * share:.1f}".removesuffix(".0")
 
 
 def _z() -> float:
