@@ -18,7 +18,7 @@ when the expected profit falls short of the bar by more than ``skip_confidence``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from river import stats
 
@@ -35,6 +35,17 @@ class Edge:
     """Mean profit ratio of the wins learned so far."""
     loss_size: float
     """Mean profit ratio of the losses learned so far (negative for a real loss)."""
+    cost: float = 0.0
+    """Execution cost per unit of stake charged in ``value`` (the guard's measure of our own
+    impact, while its evidence stands; see ``Supervisor.execution_cost``)."""
+
+    def charged(self, cost: float) -> Edge:
+        """This edge with ``cost`` taken off its value.
+
+        >>> Edge(0.004, 0.001, 0.01, -0.02).charged(0.003).value
+        0.001
+        """
+        return replace(self, value=self.value - cost, cost=cost)
 
 
 class OutcomeSizes:

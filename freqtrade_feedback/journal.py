@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 """Folder of the checkpoint files, inside the journal's folder."""
-CHECKPOINT_FORMAT = 4
+CHECKPOINT_FORMAT = 5
 """Format version of what a checkpoint pickles: a :class:`Snapshot` (the loop, its learners,
 supervisor, guard and detectors, the shadow feed). Attribute names, private ones included,
 are that format: bump this whenever a class in the snapshot adds, renames or drops one. A

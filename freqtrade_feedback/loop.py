@@ -362,6 +362,9 @@ class FeedbackLoop:
         if guarded is not None:
             return guarded
         edge = self.sizes_for(signal.pair).edge(p) if s.rule == "expected_profit" else None
+        if edge is not None and self._supervisor is not None:
+            if cost := self._supervisor.execution_cost:
+                edge = edge.charged(cost)
         if self.learner_for(signal.pair).n_learned < s.min_outcomes:
             return Decision(sid, True, DecisionReason.COLD_START, p, 1.0, now, n, edge)
         if self._worth_taking(p, edge):

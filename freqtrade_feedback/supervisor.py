@@ -11,11 +11,18 @@ Detectors that measure a change of the world rather than a learner fooling itsel
 (calibration of the champion, coverage of the training set) have the ``warn`` role: they move
 the guard to SUSPECT, never to FROZEN, so that an exogenous regime change is adapted to
 instead of frozen.
+
+Learning one's own market impact as if it were the signals' quality is the bias; paying for
+impact is not. A freeze caused by an execution alarm (``wiring.COST_EVIDENCE``) therefore
+also makes the supervisor quote an ``execution_cost``: the mean shortfall of our fills
+against the candles, per unit of stake, over the last ``COST_WINDOW`` trades. The loop charges
+it in the expected-profit decision until the guard thaws (back to LEARNING).
 """
 
 from __future__ import annotations
 
 import pickle
+import statistics
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -25,6 +32,7 @@ from freqtrade_feedback.guard.base import Detector
 from freqtrade_feedback.guard.guard import HISTORY, Guard, finite_statistics
 from freqtrade_feedback.guard.states import GuardState, Rollback, Transition, Trigger
 from freqtrade_feedback.guard.wiring import (
+    COST_EVIDENCE,
     PROMOTER,
     Board,
     DecisionEvent,
@@ -36,6 +44,16 @@ from freqtrade_feedback.guard.wiring import (
 from freqtrade_feedback.learner import OnlineLearner
 from freqtrade_feedback.typing import Features, ModelInput
 
+COST_WINDOW = 100
+"""Trades (with their shadow outcomes) the execution cost is measured over: the recent ones,
+so that a cost that grows with our size is charged as it is now."""
+CHAMPION_DECIDES = frozenset({GuardState.FROZEN, GuardState.PROBATION})
+"""The states in which the champion gates. While nothing is wrong (LEARNING) or the world
+looks changed (SUSPECT: adapt, do not freeze) the challenger gates, as the loop without a
+guard would: a champion refreshed every ``PROMOTE_EVERY`` outcomes lags behind what the bot
+has learned, and cost 5% of the lab's stationary profit by that lag alone. Once the evidence
+says the learner is fooling itself, the champion (a snapshot from before the evidence) gates
+until probation is passed."""
 PROMOTE_EVERY = 100
 """Paired outcomes after which a challenger that is not even suspected of being worse
 replaces the champion, so that the champion keeps up while nothing is wrong; a challenger
@@ -71,6 +89,8 @@ class Supervisor:
         """Reports made so far, never capped (``reports`` keeps the last ``HISTORY``)."""
         self.promotions = 0
         self.rollbacks = 0
+        self._gaps: deque[float] = deque(maxlen=COST_WINDOW)
+        self._charging = False
 
     @property
     def settings(self) -> FeedbackSettings:
@@ -97,9 +117,15 @@ class Supervisor:
             learner = self._challengers[key] = self.make_learner()
         return learner
 
-    def decider(self, key: str) -> OnlineLearner:
+    def champion(self, key: str) -> OnlineLearner:
         """The champion once there is one; before the first promotion, the challenger."""
         return self._champions.get(key) or self.challenger(key)
+
+    def decider(self, key: str) -> OnlineLearner:
+        """The learner that gates: the champion in ``CHAMPION_DECIDES``, else the challenger."""
+        if self._guard.state in CHAMPION_DECIDES:
+            return self.champion(key)
+        return self.challenger(key)
 
     def win_probability(self, learner: OnlineLearner, signal_id: str, x: ModelInput) -> float:
         """``learner``'s probability of a win for the signal, predicted once per model state.
@@ -156,6 +182,18 @@ class Supervisor:
     def _report(self, event: Transition | Rollback) -> None:
         self._reports.append(event)
         self.n_reports += 1
+        if isinstance(event, Transition):
+            self._charging = _charges(event, self._charging)
+
+    @property
+    def execution_cost(self) -> float:
+        """The profit ratio per unit of stake the gate charges a signal: while a freeze that
+        execution evidence caused lasts (through probation, until the thaw), how much worse
+        than the candles our recent fills were on average; 0.0 otherwise, and never a credit
+        (fills better than the candles are the mark of a self-fulfilling loop, not an edge)."""
+        if not self._charging or not self._gaps:
+            return 0.0
+        return max(0.0, -statistics.fmean(self._gaps))
 
     def new_reports(self, seen: int) -> tuple[Transition | Rollback, ...]:
         """The reports after the first ``seen`` ever made (``n_reports`` counts them all), as
@@ -202,7 +240,7 @@ class Supervisor:
                        profit: float, taken: bool) -> None:
         """A shadow outcome: the unbiased yardstick for champion, challenger and calibration."""
         p_challenger = self.win_probability(self.challenger(key), signal_id, x)
-        p_champion = self.win_probability(self.decider(key), signal_id, x)
+        p_champion = self.win_probability(self.champion(key), signal_id, x)
         self._board.feed(Event.SHADOW, ShadowEvent(win, p_challenger, p_champion,
                                                    key in self._champions, taken))
         realized = self._realized.pop(signal_id, None)
@@ -215,6 +253,8 @@ class Supervisor:
 
     def _execution(self, realized: float, shadow: float, stake: float) -> None:
         self._board.feed(Event.EXECUTION, ExecutionEvent(realized, shadow, stake))
+        if stake > 0:
+            self._gaps.append((realized - shadow) / stake)
 
     def fire(self, trigger: Trigger, *, now: datetime, reason: str) -> Transition:
         """Move the guard by hand (an operator's freeze or unfreeze), with the reason."""
@@ -242,3 +282,31 @@ class Supervisor:
         ):
             self._promote()
         return transition
+
+
+_ALARMS = frozenset({Trigger.ALARM, Trigger.PROBATION_FAILED})
+"""The moves into FROZEN whose ``values`` are the alarming detectors (a manual freeze's are
+every detector's)."""
+
+
+def _charges(transition: Transition, charging: bool) -> bool:
+    """Whether the execution cost is charged after ``transition``: from a freeze that an
+    execution alarm caused, until the guard is back in LEARNING.
+
+    >>> from datetime import UTC, datetime
+    >>> now = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> S, T = GuardState, Trigger
+    >>> _charges(Transition(S.LEARNING, S.FROZEN, T.ALARM, now, "", {"own_impact": 9.0}), False)
+    True
+    >>> _charges(Transition(S.LEARNING, S.FROZEN, T.ALARM, now, "", {"paired_loss": 9.0}), False)
+    False
+    >>> _charges(Transition(S.FROZEN, S.PROBATION, T.COOLDOWN_ELAPSED, now, ""), True)
+    True
+    >>> _charges(Transition(S.PROBATION, S.LEARNING, T.PROBATION_PASSED, now, ""), True)
+    False
+    """
+    if transition.target is GuardState.LEARNING:
+        return False
+    if transition.target is GuardState.FROZEN and transition.trigger in _ALARMS:
+        return charging or not COST_EVIDENCE.isdisjoint(transition.values)
+    return charging

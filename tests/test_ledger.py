@@ -24,7 +24,7 @@ from freqtrade_feedback.ledger import (
     realized_key,
     shadow_key,
 )
-from freqtrade_feedback.ledger.schema import V2_COLUMNS
+from freqtrade_feedback.ledger.schema import V2_COLUMNS, V3_COLUMNS
 from freqtrade_feedback.loop import Decision, DecisionReason, Signal
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -237,8 +237,8 @@ def _version(path: Path) -> str:
 
 
 def test_new_ledger_is_stamped_with_the_current_version(ledger: Ledger, tmp_path: Path) -> None:
-    assert SCHEMA_VERSION == 2
-    assert _version(tmp_path / "ledger.sqlite") == "2"
+    assert SCHEMA_VERSION == 3
+    assert _version(tmp_path / "ledger.sqlite") == "3"
 
 
 def test_newer_schema_is_refused_with_versions_and_fix(url: str, tmp_path: Path) -> None:
@@ -257,7 +257,7 @@ def test_older_schema_is_migrated_by_the_registered_chain(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fake v0 ledger lacks the outcomes' ``reason`` column; the v0 -> v1 step adds it, and
-    the real v1 -> v2 step follows."""
+    the real v1 -> v2 and v2 -> v3 steps follow."""
     path = tmp_path / "ledger.sqlite"
     Ledger(url).close()
     with sqlite3.connect(path) as conn:
@@ -272,7 +272,7 @@ def test_older_schema_is_migrated_by_the_registered_chain(
     monkeypatch.setitem(MIGRATIONS, 0, v0_to_v1)
     with Ledger(url) as migrated:
         assert migrated.record_outcome(_outcome(1), key="trade:1:a", reason="kept") is True
-    assert ran == [0] and _version(path) == "2"
+    assert ran == [0] and _version(path) == "3"
     with Ledger(url):  # already current: the migration does not run again
         assert ran == [0]
 
@@ -286,7 +286,7 @@ def test_a_version_1_ledger_gains_the_expected_profit_columns(url: str, tmp_path
         ledger.record_decision(Decision("BTC/USDT|long|2024-01-01T00:00Z", True,
                                         DecisionReason.MODEL, 0.6, 1.0, T0))
     with sqlite3.connect(path) as conn:
-        for table, columns in V2_COLUMNS.items():
+        for table, columns in (*V2_COLUMNS.items(), *V3_COLUMNS.items()):
             for column in columns:
                 conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     _set_version(path, 1)
@@ -299,7 +299,30 @@ def test_a_version_1_ledger_gains_the_expected_profit_columns(url: str, tmp_path
         migrated.record_decision(Decision(later.signal_id, False, DecisionReason.MODEL, 0.4,
                                           0.05, T0, 3, edge))
         assert migrated.signal(later.signal_id)[1].edge == edge  # type: ignore[index]
-    assert _version(path) == "2"
+    assert _version(path) == "3"
+
+
+def test_a_version_2_ledger_gains_the_execution_cost_column(url: str, tmp_path: Path) -> None:
+    """Version 3 records the execution cost charged in a decision's expected profit."""
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(url) as ledger:
+        ledger.record_signal(Signal("BTC/USDT", T0, features={"x": 1.0}))
+        ledger.record_decision(Decision("BTC/USDT|long|2024-01-01T00:00Z", True,
+                                        DecisionReason.MODEL, 0.6, 1.0, T0, 3,
+                                        Edge(0.002, 0.001, 0.01, -0.02)))
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE feedback_decisions DROP COLUMN execution_cost")
+    _set_version(path, 2)
+    with Ledger(url) as migrated:
+        _, kept = migrated.signal("BTC/USDT|long|2024-01-01T00:00Z")  # type: ignore[misc]
+        assert kept.edge == Edge(0.002, 0.001, 0.01, -0.02)  # cost 0: none was charged
+        charged = Edge(0.004, 0.001, 0.01, -0.02).charged(0.003)
+        later = Signal("BTC/USDT", T0 + timedelta(hours=1), features={"x": 2.0})
+        migrated.record_signal(later)
+        migrated.record_decision(Decision(later.signal_id, False, DecisionReason.MODEL, 0.4,
+                                          0.05, T0, 3, charged))
+        assert migrated.signal(later.signal_id)[1].edge == charged  # type: ignore[index]
+    assert _version(path) == "3"
 
 
 def test_older_schema_without_a_migration_is_refused(url: str, tmp_path: Path) -> None:

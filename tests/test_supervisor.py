@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import timedelta
 
+import pytest
 from guard_market import T0, drive, drive_worse_challenger
 
 from freqtrade_feedback.config import FeedbackSettings
@@ -33,14 +34,18 @@ def test_holdout_is_a_seeded_share_at_a_reduced_stake() -> None:
     assert [d.reason for d in again.decisions] == [d.reason for d in decisions]
 
 
-def test_the_champion_gates_and_the_challenger_learns() -> None:
-    loop = _loop()
+def test_the_challenger_gates_while_learning_and_the_champion_once_frozen() -> None:
+    loop = _loop(cooldown=10_000)
     drive(loop, 600)
     supervisor = loop.supervisor
     assert supervisor is not None and supervisor.promotions >= 1
-    champion, challenger = loop.decider_for("LAB/USDT"), loop.learner_for("LAB/USDT")
+    challenger = loop.learner_for("LAB/USDT")
+    champion = supervisor.champion(loop.learner_key("LAB/USDT"))
     assert champion is not challenger
     assert challenger.n_learned >= champion.n_learned >= 20
+    assert loop.decider_for("LAB/USDT") is challenger  # LEARNING: as without a guard
+    supervisor.fire(Trigger.MANUAL_FREEZE, now=T0 + timedelta(days=30), reason="operator")
+    assert loop.decider_for("LAB/USDT") is champion
     model = [d for d in loop.decisions if d.reason is DecisionReason.MODEL]
     assert model and any(not d.take for d in model)
 
@@ -71,6 +76,41 @@ def test_our_own_impact_freezes_the_guard() -> None:
     reasons = " ".join(t.reason for t in loop.supervisor.transitions)  # type: ignore[union-attr]
     assert any(t.target is GuardState.FROZEN for t in loop.supervisor.transitions)  # type: ignore[union-attr]
     assert "execution_gap" in reasons or "own_impact" in reasons
+
+
+def test_a_freeze_on_our_own_impact_charges_its_measured_cost_until_the_thaw() -> None:
+    """Issue 12, decision 2: paying for impact is not the bias. While the impact freeze lasts,
+    the gate weighs each signal's expected profit less the measured cost per unit of stake
+    (here 0.004: fills 0.4% worse per unit of stake than the candles)."""
+    loop = _loop(cooldown=100, probation=50)
+    drive(loop, 300)
+    supervisor = loop.supervisor
+    assert supervisor is not None and supervisor.execution_cost == 0.0
+    drive(loop, 700, seed=2, impact=0.004, start=300)
+    freezes = [t for t in supervisor.transitions if t.target is GuardState.FROZEN]
+    assert freezes and {"execution_gap", "own_impact"} & set(freezes[0].values)
+    charged = [d for d in loop.decisions if d.edge is not None and d.edge.cost > 0]
+    costs = [d.edge.cost for d in charged]  # type: ignore[union-attr]
+    assert costs and max(costs) < 0.0045 and 0.0035 < costs[-1]  # the window fills with them
+    first = charged[0]
+    assert first.decided_at >= freezes[0].at
+    edge, p = first.edge, first.probability
+    assert edge is not None and p is not None
+    gross = p * edge.win_size + (1 - p) * edge.loss_size
+    assert edge.value == pytest.approx(gross - edge.cost)
+    supervisor.fire(Trigger.MANUAL_UNFREEZE, now=T0 + timedelta(days=60), reason="operator")
+    assert supervisor.execution_cost == 0.0  # the evidence is no longer acted on
+
+
+def test_a_freeze_on_other_evidence_charges_nothing() -> None:
+    loop = _loop(cooldown=10_000)
+    drive(loop, 300)
+    supervisor = loop.supervisor
+    assert supervisor is not None
+    supervisor.fire(Trigger.MANUAL_FREEZE, now=T0, reason="operator")
+    drive(loop, 100, seed=1, impact=0.004, start=300)
+    assert supervisor.execution_cost == 0.0
+    assert all(d.edge is None or d.edge.cost == 0.0 for d in loop.decisions)
 
 
 def test_without_the_guard_nothing_changes() -> None:

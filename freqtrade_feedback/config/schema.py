@@ -33,7 +33,9 @@ _GUARD: Final[dict[str, Any]] = {
             "minimum": 0,
             "maximum": 0.5,
             "description": "Share of signals decided by a seeded coin flip instead of the "
-            "model (taken at a reduced stake): the unbiased yardstick.",
+            "model, taken at holdout_stake: a randomised dose of our own impact for the "
+            "own-impact detector. Off by default (shadow outcomes are the unbiased "
+            "yardstick; 5% cost 4% of the bias lab's stationary profit).",
         },
         "holdout_stake": {
             "type": "number",

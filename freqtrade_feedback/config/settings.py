@@ -19,7 +19,7 @@ class GuardSettings:
     """The ``"guard"`` block of the ``"feedback"`` section, validated."""
 
     enabled: bool = False
-    holdout_share: float = 0.05
+    holdout_share: float = 0.0
     holdout_stake: float = 0.5
     frozen_policy: str = "champion"
     alpha: float = 0.01

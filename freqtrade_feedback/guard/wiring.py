@@ -55,6 +55,10 @@ EPSILON = 1e-4
 """Probabilities are clipped to ``[EPSILON, 1 - EPSILON]`` before a log-loss is taken."""
 SELF_FIT_THRESHOLD = 0.2
 """Residual gap (skipped minus taken) at which the learner is fitting its own selection."""
+EXECUTION_BOUND: Final = 0.007
+"""Largest fill gap (realized minus shadow profit ratio) the execution test weighs: a bound
+near the gaps it must see lets it bet harder (an impact of 0.3% per unit of stake froze the
+lab's loop after a median 87 trades, against 108 at 0.01); a larger gap counts as 0.7%."""
 
 
 class Event(StrEnum):
@@ -221,7 +225,7 @@ WIRING: Final[tuple[Wire, ...]] = (
          {Event.REALIZED: _taken_residual, Event.SHADOW: _skipped_residual}, Role.WARN),
     Wire("paired_loss", lambda g: PairedLoss(alpha=g.alpha),
          {Event.SHADOW: _losses}, Role.PROMOTE),
-    Wire("execution_gap", lambda g: ExecutionGap(alpha=g.alpha, tolerance=0.001, bound=0.01),
+    Wire("execution_gap", lambda g: ExecutionGap(alpha=g.alpha, tolerance=0.001, bound=EXECUTION_BOUND),
          {Event.EXECUTION: _fills}, Role.ALARM),
     Wire("own_impact", lambda g: OwnImpact(),
          {Event.EXECUTION: _stake_effect}, Role.ALARM),
@@ -260,6 +264,11 @@ def _promoter(wiring: tuple[Wire, ...]) -> str:
 ROUTES: Final = _routes(WIRING)
 """``WIRING`` by event, worked out once: the supervisor feeds every event through it."""
 PROMOTER: Final = _promoter(WIRING)
+COST_EVIDENCE: Final = frozenset(
+    w.name for w in WIRING if Event.EXECUTION in w.feeds and w.role is Role.ALARM
+)
+"""The alarms that say our fills are not what the candles pay (our own impact, slippage): a
+freeze they cause makes the gate charge the measured execution cost until the guard thaws."""
 
 
 class Board:
@@ -327,6 +336,7 @@ class Board:
 
 
 __all__ = [
+    "COST_EVIDENCE",
     "PROMOTER",
     "ROUTES",
     "SELF_FIT_THRESHOLD",

@@ -49,9 +49,11 @@ if TYPE_CHECKING:
 def _edge_columns(edge: Edge | None) -> dict[str, float | None]:
     """A decision's expected profit as the decisions table stores it (NULL without one)."""
     if edge is None:
-        return {"expected_profit": None, "edge_error": None, "win_size": None, "loss_size": None}
+        return {"expected_profit": None, "edge_error": None, "win_size": None, "loss_size": None,
+                "execution_cost": None}
     return {"expected_profit": finite_or_none(edge.value), "edge_error": finite_or_none(edge.error),
-            "win_size": finite_or_none(edge.win_size), "loss_size": finite_or_none(edge.loss_size)}
+            "win_size": finite_or_none(edge.win_size), "loss_size": finite_or_none(edge.loss_size),
+            "execution_cost": finite_or_none(edge.cost)}
 
 
 def _edge(row: DecisionRow) -> Edge | None:
@@ -59,7 +61,7 @@ def _edge(row: DecisionRow) -> Edge | None:
     if row.expected_profit is None:
         return None
     return Edge(row.expected_profit, row.edge_error or 0.0, row.win_size or 0.0,
-                row.loss_size or 0.0)
+                row.loss_size or 0.0, row.execution_cost or 0.0)
 
 
 def _insert_once(session: Session, row: Base, exists: Callable[[], bool]) -> bool:

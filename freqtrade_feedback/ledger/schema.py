@@ -30,7 +30,7 @@ from freqtrade_feedback.ledger.tables import Base, MetaRow
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The version this code reads and writes."""
 
 V2_COLUMNS: Final = {
@@ -40,19 +40,29 @@ V2_COLUMNS: Final = {
 }
 """Version 2: the expected-profit rule's estimate on each decision, and the weight of a shadow
 outcome (a skipped signal is learned from it)."""
+V3_COLUMNS: Final = {"feedback_decisions": {"execution_cost": "FLOAT"}}
+"""Version 3: the execution cost the gate charged in a decision's expected profit (the guard
+froze on evidence of our own impact)."""
 
 
-def _v1_to_v2(conn: Connection) -> None:
-    """Add the columns of version 2 that are missing (plain ``ALTER TABLE``: SQLite and
-    PostgreSQL both add a nullable or defaulted column in place)."""
-    for table, columns in V2_COLUMNS.items():
-        present = {c["name"] for c in inspect(conn).get_columns(table)}
-        for name, kind in columns.items():
-            if name not in present:
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+def _adding(added: dict[str, dict[str, str]]) -> Callable[[Connection], None]:
+    """A migration that adds the columns of ``added`` that are missing (plain ``ALTER TABLE``:
+    SQLite and PostgreSQL both add a nullable or defaulted column in place)."""
+
+    def migrate(conn: Connection) -> None:
+        for table, columns in added.items():
+            present = {c["name"] for c in inspect(conn).get_columns(table)}
+            for name, kind in columns.items():
+                if name not in present:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+    return migrate
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _adding(V2_COLUMNS),
+    2: _adding(V3_COLUMNS),
+}
 """``from_version -> migrate(connection)``: brings a ledger from that version to the next.
 
 A test may register a fake step (``monkeypatch.setitem``).

@@ -119,6 +119,8 @@ class DecisionRow(Base):
     edge_error: Mapped[float | None]
     win_size: Mapped[float | None]
     loss_size: Mapped[float | None]
+    execution_cost: Mapped[float | None]
+    """Execution cost per unit of stake charged in ``expected_profit`` (0 when none)."""
 
 
 class OutcomeRow(Base):
