@@ -346,8 +346,8 @@ class Journal:
         guard, ``InvalidTransition`` where the state table does not allow the move."""
         supervisor = self.loop.supervisor
         if supervisor is None:
-            raise FeedbackError("The guard is off (feedback.guard.enabled is false): there is "
-                                "nothing to freeze or unfreeze.")
+            raise FeedbackError("The guard is off (feedback.enabled or feedback.guard.enabled "
+                                "is false): there is nothing to freeze or unfreeze.")
         transition = supervisor.fire(Trigger(trigger), now=now, reason=reason)
         with self.ledger.transaction():
             self._record_transitions()

@@ -228,7 +228,7 @@ class FeedbackLoop:
         self._shadows: dict[str, ShadowRecord] = {}
         self._features: dict[str, Features] = {}
         self._supervisor: Supervisor | None = None
-        if self._settings.guard.enabled:
+        if self._settings.guarded:
             from freqtrade_feedback.supervisor import Supervisor  # the guard's detectors
 
             self._supervisor = Supervisor(self._settings, self._new_learner)

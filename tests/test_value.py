@@ -63,6 +63,23 @@ def test_verdicts_hold_each_combination_to_its_target() -> None:
     assert not found[("winner", "winner, kept")] and not found[("loss", "losing, all met")]
 
 
+def test_the_guard_verdict_keeps_naives_gain_without_a_freeze() -> None:
+    """Issue 12: the default (guarded) run keeps 90% of the naive run's gain over the primary
+    and never freezes; where naive gains nothing, guarded must end no lower than naive."""
+    def table(naive: float, default: float, freezes: int = 0) -> dict[str, Any]:
+        return {"c": {"primary": _row(0.10, 0.05, 0.004), "naive": _row(naive, 0.05, 0.004),
+                      "default": _row(default, 0.05, 0.004) | {"freezes": freezes}}}
+
+    def guard(t: dict[str, Any]) -> bool:
+        (found,) = [v for v in value.verdicts(t) if v.check == "guard"]
+        return found.passed
+
+    assert guard(table(0.20, 0.195))  # keeps 95% of a gain of 0.10
+    assert not guard(table(0.20, 0.185))  # 85%
+    assert not guard(table(0.20, 0.20, freezes=1))
+    assert guard(table(0.08, 0.08)) and not guard(table(0.08, 0.07))  # no gain to keep
+
+
 def test_the_placebo_is_the_probability_rule_with_an_unreachable_threshold() -> None:
     feedback = value.placebo(0.23456, seed=7)
     assert feedback is not None
@@ -77,6 +94,7 @@ def test_the_placebo_is_the_probability_rule_with_an_unreachable_threshold() -> 
 def test_every_variant_is_a_valid_feedback_section(name: str) -> None:
     settings = load_settings(value.known(value.VARIANTS[name]))
     assert settings.enabled == (name != "primary")
+    assert settings.guarded == (name == "default")  # the guard is on by default
     if name == "old rule":
         assert (settings.threshold, settings.scope) == (0.5, "pair")
 

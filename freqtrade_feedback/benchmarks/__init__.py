@@ -6,7 +6,8 @@ benchmark`` (the command only parses options and prints).
 - ``journal``: dry-run/live callback latency with the ledger (``--journal``).
 - ``hyperopt``: hyperopt epochs per minute with the gate and without (``--hyperopt``).
 - ``value`` (with ``value_run`` and ``value_report``): what the gate is worth on the dev set,
-  primary only against the old rule, the default, the guarded default and a placebo gate
+  primary only against the old rule, the naive loop (no guard), the default (guarded) and a
+  placebo gate
   (``--value``).
 - ``shadow``: how faithful the shadow outcomes are to the trades they shadow.
 

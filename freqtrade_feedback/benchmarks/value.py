@@ -49,6 +49,9 @@ PLACEBO_WINS: Final = 2
 """Losing combinations in which the new default must pick better trades than the placebo."""
 OLD_RULE_WINS: Final = 3
 """Combinations in which the new default must end above the old rule."""
+GUARD_KEEP: Final = 0.9
+"""Share of the naive loop's profit gain over the primary that the default (guarded) loop must
+keep in every combination (issue 12); with no gain to keep, it must end no lower than naive."""
 
 PAIRS: Final[dict[str, tuple[str, ...]]] = {
     "5m": ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "LINK/USDT"),
@@ -91,22 +94,23 @@ class Combination:
 
 OLD_RULE: Final[dict[str, Any]] = {
     "rule": "probability", "threshold": 0.5, "labels": "realized", "scope": "pair",
-    "features": ["ta"], "min_outcomes": 30, "explore_share": 0.05,
+    "features": ["ta"], "min_outcomes": 30, "explore_share": 0.05, "guard": {"enabled": False},
 }
 """The gate as shipped before issue 11: P(win) >= 0.5, one learner per pair, learning from
-the trades it took only, the nine TA features."""
+the trades it took only, the nine TA features, no guard."""
 
 VARIANTS: Final[dict[str, dict[str, Any]]] = {
     "primary": {"enabled": False},
     "old rule": OLD_RULE,
+    "naive": {"guard": {"enabled": False}},
     "default": {},
-    "guarded": {"guard": {"enabled": True}},
 }
 """Each variant's whole ``feedback`` section, one line each. The config's own section is
 dropped: ``default`` is the package's defaults as they are when the report runs, whatever a
 config says."""
 PLACEBO: Final = "placebo"
 DEFAULT: Final = "default"
+NAIVE: Final = "naive"
 PRIMARY: Final = "primary"
 OLD: Final = "old rule"
 
@@ -181,7 +185,9 @@ def verdicts(table: Table) -> list[Verdict]:
     at least :data:`LOSS_CUT` of its loss removed, and a mean profit per trade above the
     placebo's mean plus its spread in at least :data:`PLACEBO_WINS` losing combinations; a
     winning primary keeps :data:`KEEP` of its profit with a drawdown no worse; and the new
-    default ends above the old rule in at least :data:`OLD_RULE_WINS` combinations."""
+    default ends above the old rule in at least :data:`OLD_RULE_WINS` combinations. Since
+    issue 12 the default runs the guard: against the naive loop (the guard off) it must keep
+    :data:`GUARD_KEEP` of naive's gain, with no freeze."""
     found: list[Verdict] = []
     beats_placebo = beats_old = losing = 0
     for label, rows in table.items():
@@ -198,6 +204,8 @@ def verdicts(table: Table) -> list[Verdict]:
             check = _old_rule(label, rows[OLD], default)
             beats_old += check.passed
             found.append(check)
+        if NAIVE in rows:
+            found.append(_guard_keeps(label, primary, rows[NAIVE], default))
     if losing:
         found.append(Verdict("placebo count", "all", f"picks better trades than the placebo "
                              f"in {beats_placebo} of {losing} losing combinations (target >= "
@@ -237,6 +245,24 @@ def _kept(label: str, primary: Mapping[str, Any], default: Mapping[str, Any]) ->
     return Verdict("winner", label, f"default keeps {kept:.0%} of primary's profit (target >= "
                    f"{KEEP:.0%}); max DD {default['max_drawdown']:.2%} vs primary "
                    f"{primary['max_drawdown']:.2%}", kept >= KEEP and no_worse)
+
+
+def _guard_keeps(label: str, primary: Mapping[str, Any], naive: Mapping[str, Any],
+                 default: Mapping[str, Any]) -> Verdict:
+    """The guard costs nothing where nothing is wrong: no freeze on the dev set, and at least
+    :data:`GUARD_KEEP` of the naive loop's gain over the primary kept."""
+    gain = naive["profit_total"] - primary["profit_total"]
+    freezes = int(default.get("freezes") or 0)
+    if gain > 0:
+        kept = (default["profit_total"] - primary["profit_total"]) / gain
+        text, met = (f"guarded keeps {kept:.0%} of naive's gain over primary (target >= "
+                     f"{GUARD_KEEP:.0%})"), kept >= GUARD_KEEP
+    else:
+        text = (f"naive gains nothing over primary ({gain:+.2%}): guarded "
+                f"{default['profit_total']:.2%} vs naive {naive['profit_total']:.2%}")
+        met = default["profit_total"] >= naive["profit_total"]
+    return Verdict("guard", label, f"{text}; {freezes} freeze(s) (target 0)",
+                   met and freezes == 0)
 
 
 def _old_rule(label: str, old: Mapping[str, Any], default: Mapping[str, Any]) -> Verdict:

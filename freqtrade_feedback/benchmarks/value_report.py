@@ -26,7 +26,7 @@ from freqtrade_feedback.comparison.report import Curve, equity_figure
 CSV_COLUMNS: Final = (
     "combination", "strategy", "timeframe", "variant", "seed", "trades", "profit_total",
     "profit_total_abs", "profit_mean", "profit_mean_abs", "win_rate", "sharpe", "max_drawdown",
-    "take_rate", "signals", "learned", "seconds", "runs", "feedback",
+    "take_rate", "signals", "learned", "freezes", "seconds", "runs", "feedback",
 )
 """Columns of ``value.csv``, one row per backtest (each placebo seed its own)."""
 COLUMNS: Final[dict[str, tuple[str, str]]] = {
@@ -39,8 +39,8 @@ COLUMNS: Final[dict[str, tuple[str, str]]] = {
     "take_rate": ("Take %", "{:.0%}"),
 }
 """The figures of a line: header and format."""
-COLORS: Final = {"primary": "#7f7f7f", "old rule": "#ff7f0e", "default": "#d62728",
-                 "guarded": "#1f77b4", PLACEBO: "#bcbd22"}
+COLORS: Final = {"primary": "#7f7f7f", "old rule": "#ff7f0e", "naive": "#1f77b4",
+                 "default": "#d62728", PLACEBO: "#bcbd22"}
 TITLE: Final = "What the gate is worth: the dev set, variant by variant"
 CAPTION: Final = (
     "Mean/trade: mean profit per trade, as a ratio and in the stake currency. Sharpe: "

@@ -162,8 +162,17 @@ def make_row(combination: Combination, variant: str, seed: int | None,
         "sharpe": float(run.stats["wallet_stats"]["sharpe"]) if trades else math.nan,
         "take_rate": (counts.get("taken", 0) / signals if signals
                       else math.nan if gated else 1.0),
+        "freezes": _freezes(run.loop),
         "feedback": json.dumps(dict(feedback), sort_keys=True),
     }
+
+
+def _freezes(loop: Any) -> int:
+    """Moves of the run's guard into FROZEN (0 without a guard)."""
+    supervisor = loop.supervisor if loop is not None else None
+    if supervisor is None:
+        return 0
+    return sum(t.target.value == "frozen" for t in supervisor.transitions)
 
 
 def jobs(spec: Spec, repeat: int) -> list[Job]:

@@ -159,7 +159,7 @@ def defaults_section() -> dict[str, Any]:
 
     >>> section = defaults_section()
     >>> section["threshold"], section["guard"]["enabled"]
-    (0.5, False)
+    (0.5, True)
     """
     def spelled(schema: Mapping[str, Any]) -> dict[str, Any]:
         return {name: spelled(prop) if "properties" in prop else prop["default"]

@@ -84,7 +84,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _guard(bot: Bot, ledger: Ledger, last: int) -> dict[str, Any]:
     events = ledger.guard_events(last=last)
-    if not bot.settings.guard.enabled:
+    if not bot.settings.guarded:
         state = "off"
     else:
         state = (ledger.guard_state() or GuardState.LEARNING).value

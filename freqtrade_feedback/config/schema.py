@@ -25,8 +25,8 @@ _GUARD: Final[dict[str, Any]] = {
     "properties": {
         "enabled": {
             "type": "boolean",
-            "description": "Run the guard. Off: the learner gates and learns directly "
-            "(no champion, holdout or freezing).",
+            "description": "Run the guard (on by default). Off: the learner gates and "
+            "learns directly (no champion, holdout or freezing).",
         },
         "holdout_share": {
             "type": "number",

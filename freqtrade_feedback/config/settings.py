@@ -18,7 +18,7 @@ nine generic TA-Lib indicators of the pair."""
 class GuardSettings:
     """The ``"guard"`` block of the ``"feedback"`` section, validated."""
 
-    enabled: bool = False
+    enabled: bool = True
     holdout_share: float = 0.0
     holdout_stake: float = 0.5
     frozen_policy: str = "champion"
@@ -67,3 +67,13 @@ class FeedbackSettings:
     checkpoint_every: int = 50
     checkpoints_keep: int = 3
     seed: int = 0
+
+    @property
+    def guarded(self) -> bool:
+        """Whether a guard runs: the feedback loop is on and so is its guard (the guard is on
+        by default, and means nothing for a strategy whose gate is off).
+
+        >>> FeedbackSettings().guarded, FeedbackSettings(enabled=False).guarded
+        (True, False)
+        """
+        return self.enabled and self.guard.enabled
