@@ -131,17 +131,17 @@ def test_betting_mean_type_one_error_under_optional_stopping(alpha: float) -> No
         rejected += first(BettingMean(alpha=alpha), stream, lambda t: t.rejected) is not None
     slack = 2 * math.sqrt(alpha * (1 - alpha) / 200)
     assert rejected / 200 <= alpha + slack
-    assert rejected == {0.01: 2, 0.1: 10}[alpha]
+    assert rejected == {0.01: 0, 0.1: 8}[alpha]
 
 
 def test_betting_mean_detects_a_shift_of_0_2() -> None:
-    """Coins with mean +0.2 are rejected in every seed, after a median of 286 flips."""
+    """Coins with mean +0.2 are rejected in every seed, after a median of 271.5 flips."""
     delays = []
     for seed in range(200):
         stream = [(x,) for x in coin_flips(seed, 2000, 0.6)]
         delays.append(first(BettingMean(alpha=0.01), stream, lambda t: t.rejected))
     assert None not in delays
-    assert np.median(delays) == 286
+    assert np.median(delays) == 271.5
 
 
 def test_betting_mean_wealth_stays_positive_at_the_worst_outcome() -> None:
@@ -181,7 +181,8 @@ def test_betting_mean_is_deterministic_and_picklable() -> None:
         restored.update(x)
         two.update(x)
     assert restored.log_wealth == two.log_wealth
-    assert repr(BettingMean()) == "BettingMean (\n  bound=1.\n  alpha=0.01\n  margin=0.\n)"
+    assert repr(BettingMean()) == (
+        "BettingMean (\n  bound=1.\n  alpha=0.01\n  margin=0.\n  memory=100.\n)")
 
 
 # --- (b) known answers ---------------------------------------------------------------------
@@ -193,7 +194,7 @@ def test_paired_loss_alarms_soon_after_the_challenger_gets_worse() -> None:
         seed: first(PairedLoss(), paired_losses(seed, 1000, 0.1, 300), lambda d: d.alarm)
         for seed in range(3)
     }
-    assert found == {0: 405, 1: 449, 2: 436}
+    assert found == {0: 460, 1: 472, 2: 436}
 
 
 def test_paired_loss_sees_a_better_challenger_without_alarm() -> None:
@@ -202,7 +203,7 @@ def test_paired_loss_sees_a_better_challenger_without_alarm() -> None:
     detector = PairedLoss()
     assert alarms(detector, stream) == []
     assert detector.better and detector.statistic <= 0.0
-    assert first(PairedLoss(), stream, lambda d: d.better) == 147
+    assert first(PairedLoss(), stream, lambda d: d.better) == 146
 
 
 def test_paired_loss_statistic_warning_and_reason() -> None:

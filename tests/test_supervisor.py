@@ -114,7 +114,8 @@ def test_a_freeze_on_other_evidence_charges_nothing() -> None:
 
 
 def test_without_the_guard_nothing_changes() -> None:
-    loop = FeedbackLoop(FeedbackSettings(min_outcomes=20, scope="global"))
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=20, scope="global",
+                                         guard=GuardSettings(enabled=False)))
     drive(loop, 300)
     assert loop.guard_state == "off" and loop.supervisor is None
     assert loop.decider_for("LAB/USDT") is loop.learner_for("LAB/USDT")

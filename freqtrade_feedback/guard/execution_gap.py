@@ -52,6 +52,9 @@ class ExecutionGap(PairedDetector):
         bets the test may place, so the sooner it detects; keep it above the usual gap.
     warmup
         Updates before an alarm may fire.
+    memory
+        Memory of the tests' forgetting bettors (``BettingMean``): how soon they catch up
+        with a gap that appears after a quiet stretch.
 
     Examples
     --------
@@ -76,20 +79,24 @@ class ExecutionGap(PairedDetector):
         tolerance: float = 0.002,
         bound: float = 0.05,
         warmup: int = 20,
+        memory: float = 100.0,
     ) -> None:
         check_betting_detector("ExecutionGap", alpha, bound, "tolerance", tolerance, warmup)
         self.alpha = alpha
         self.tolerance = tolerance
         self.bound = bound
         self.warmup = warmup
+        self.memory = memory
         self._reset()
 
     def _reset(self) -> None:
         self._n = 0
         self._sum = 0.0
         half = self.alpha / 2.0
-        self._worse = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance)
-        self._better = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance)
+        self._worse = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance,
+                                  memory=self.memory)
+        self._better = BettingMean(bound=self.bound, alpha=half, margin=self.tolerance,
+                                   memory=self.memory)
         self._threshold = math.log(2.0 / self.alpha)  # read on every outcome: computed once
         self._flags: tuple[bool, bool] | None = None
 

@@ -74,7 +74,7 @@ class PairedLoss(ComparisonDetector):
     ...     if detector.alarm:
     ...         print(f"alarm at {i}: {detector.reason()}")
     ...         break
-    alarm at 337: PairedLoss: statistic=4.65 threshold=4.605 after 338 updates
+    alarm at 339: PairedLoss: statistic=4.664 threshold=4.605 after 340 updates
 
     References
     ----------

@@ -20,11 +20,6 @@ __all__ = ["BettingMean"]
 
 #: Fraction of the admissible betting range actually used (Waudby-Smith & Ramdas use 1/2).
 _BET_CAP = 0.5
-#: Effective memory, in observations, of each bettor's mean and variance estimates: the whole
-#: history, and an exponential forgetting that catches up with a change after a quiet stretch.
-_MEMORIES = (math.inf, 20.0)
-#: The smallest learning rate of the forgetting bettor, ``1 / _MEMORIES[1]``.
-_FORGET = 1.0 / _MEMORIES[1]
 
 
 class BettingMean(base.Base):
@@ -46,10 +41,9 @@ class BettingMean(base.Base):
     Two such bettors share the test and its wealth is the average of theirs. One estimates
     ``m`` and ``v`` from the whole history: steady under the null, but after a long quiet
     stretch its mean lags behind a change (an average of 1,000 gaps of zero hides a new
-    gap for another 1,000 updates). The other forgets at a rate of 1/20 per observation, so
-    it catches up within a few dozen updates (the bias lab's impact freeze came after a median
-    87 trades against 137 with a memory of 100). The average costs at most ``log 2`` of log
-    wealth against the better bettor.
+    gap for another 1,000 updates). The other forgets at a rate of ``1 / memory`` per
+    observation (1/100 by default), so it catches up within about ``memory`` updates. The
+    average costs at most ``log 2`` of log wealth against the better bettor.
 
     **Statistic and threshold.** ``log_wealth`` (``log K_t``) against ``log(1 / alpha)``; the
     test rejects once ``K_t >= 1 / alpha`` and ``rejected`` stays True from then on.
@@ -76,6 +70,10 @@ class BettingMean(base.Base):
         Type I error: the chance of ever rejecting when the null holds.
     margin
         The mean tested against, in ``(-bound, bound)``.
+    memory
+        Effective memory, in observations, of the forgetting bettor's mean and variance
+        estimates (at least 1). Shorter catches up with a change sooner after a quiet
+        stretch; validity does not depend on it.
 
     Examples
     --------
@@ -91,9 +89,9 @@ class BettingMean(base.Base):
     ...     if not biased.rejected:
     ...         biased.update(1.0 if rng.random() < 0.7 else -1.0)
     >>> biased.n, round(biased.wealth)
-    (32, 127)
+    (32, 130)
     >>> fair.rejected, round(fair.wealth, 3)
-    (False, 0.114)
+    (False, 0.153)
 
     References
     ----------
@@ -101,18 +99,25 @@ class BettingMean(base.Base):
     betting. JRSS B 86(1). Ville, J. (1939). Etude critique de la notion de collectif.
     """
 
-    def __init__(self, bound: float = 1.0, alpha: float = 0.01, margin: float = 0.0) -> None:
+    def __init__(self, bound: float = 1.0, alpha: float = 0.01, margin: float = 0.0,
+                 memory: float = 100.0) -> None:
         check_positive("BettingMean", "bound", bound)
+        if not (isinstance(memory, int | float) and not isinstance(memory, bool)
+                and memory >= 1):
+            raise ValueError("The 'memory' parameter of BettingMean must be a number >= 1. "
+                             f"Got {memory!r} instead.")
         check_alpha("BettingMean", alpha)
         check_margin("BettingMean", "margin", margin, bound, signed=True)
         self.bound = bound
         self.alpha = alpha
         self.margin = margin
+        self.memory = memory
         self._reset()
 
     def _reset(self) -> None:
         self._n = 0
-        # One mean, variance and log wealth per bettor (see _MEMORIES), each starting from the
+        # One mean, variance and log wealth per bettor (all of history, and ``memory``), each
+        # starting from the
         # prior pseudo-observation. Scalars, not lists: ``update`` runs on every outcome.
         self._mean_all = self._mean_recent = float(self.margin)
         self._variance_all = self._variance_recent = self.bound**2 / 4.0
@@ -122,6 +127,7 @@ class BettingMean(base.Base):
         # Derived from the parameters once, not on every update.
         self._max_bet = _BET_CAP / (self.bound + self.margin)
         self._log_threshold = math.log(1.0 / self.alpha)
+        self._forget = 1.0 / self.memory
 
     def _bet(self, mean: float, variance: float) -> float:
         """aGRAPA: the growth-optimal fraction for the estimated edge, clipped."""
@@ -143,7 +149,8 @@ class BettingMean(base.Base):
         value = x if -bound <= x <= bound else (bound if x > bound else -bound)
         self._n = n = self._n + 1
         rate_all = 1.0 / (n + 1)  # the prior weighs one observation
-        rate_recent = rate_all if rate_all >= _FORGET else _FORGET  # max(), first on ties
+        forget = self._forget
+        rate_recent = rate_all if rate_all >= forget else forget  # max(), first on ties
         mean, variance = self._mean_all, self._variance_all
         self._log_wealth_all += math.log1p(self._bet(mean, variance) * (value - margin))
         step = value - mean
