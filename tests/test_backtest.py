@@ -215,7 +215,7 @@ def test_guarded_backtest_records_shadows_for_every_signal_without_lookahead(
     of them on win or loss; the expected-profit gate takes 50 or more here)."""
     from freqtrade_feedback.metrics import guard_summary
 
-    run = backtest(TIMERANGE, guard={"enabled": True}, **GATE)
+    run = backtest(TIMERANGE, guard={"enabled": True, "holdout_share": 0.05}, **GATE)
     loop = run.loop
     decisions = {d.signal_id: d for d in loop.decisions}
     shadows = loop.shadows

@@ -99,9 +99,11 @@ def test_every_decision_of_a_backtest_learned_only_from_earlier_candles(
     entries share candles all day: at each decision the deciding learner had learned exactly
     the outcomes that closed before its candle opened (realized ones from the candle after
     their exit, shadow ones when released). The TA features, which need no candles but the
-    pair's own."""
+    pair's own. Without the guard, whose frozen champion would decide on fewer outcomes by
+    design."""
     run = backtest("20240110-20240125", strategy="Clockwork", strategy_path=clockwork,
-                   scope=scope, min_outcomes=5, features=["ta", "pair"])
+                   scope=scope, min_outcomes=5, features=["ta", "pair"],
+                   guard={"enabled": False})
     loop = run.loop
     closes = {o.closed_at: o.pair for o in loop.outcomes}
     shared = sum(closes.get(d.decided_at, d.signal_id.split("|", 1)[0])

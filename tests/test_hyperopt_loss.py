@@ -243,7 +243,8 @@ def test_too_few_holdout_trades_measure_no_gap() -> None:
 
 def test_without_a_guard_the_explored_trades_are_the_reference() -> None:
     """The learner finds that x > 0 wins; the rejected signals it explores anyway lose."""
-    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10, explore_share=0.3, scope="global"))
+    loop = FeedbackLoop(FeedbackSettings(min_outcomes=10, explore_share=0.3, scope="global",
+                                         guard=GuardSettings(enabled=False)))
 
     def sign(i: int) -> dict[str, float]:
         return {"x": 1.0 if i % 2 else -1.0}

@@ -267,7 +267,8 @@ def test_guard_transitions_are_recorded(tmp_path):
     assert _journal(tmp_path, settings).loop.guard_state == "frozen"  # checkpointed at once
     (tmp_path / "feedback").mkdir()
     with pytest.raises(FeedbackError, match="guard is off"):
-        _journal(tmp_path / "feedback").fire("manual_unfreeze", now=T0, reason="operator")
+        _journal(tmp_path / "feedback", _settings(guard=GuardSettings(enabled=False))).fire(
+            "manual_unfreeze", now=T0, reason="operator")
 
 
 def test_guard_settings_changed_across_a_restart_take_effect(tmp_path):
