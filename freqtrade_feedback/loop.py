@@ -91,7 +91,8 @@ def signal_pair(signal_id: str) -> str:
 
 def keeps_learners(learned: FeedbackSettings, wanted: FeedbackSettings) -> bool:
     """Whether learners (and the guard's evidence) built under ``learned`` settings can serve
-    ``wanted`` ones: the same model, parameters, scope, seed and guard on or off. Thresholds,
+    ``wanted`` ones: the same model, parameters, scope, seed, labels (the guard's roles
+    depend on them) and guard on or off. Thresholds,
     stakes, exploration and the guard's counts and levels may change and keep them.
 
     >>> keeps_learners(FeedbackSettings(), FeedbackSettings(threshold=0.6))
@@ -103,7 +104,8 @@ def keeps_learners(learned: FeedbackSettings, wanted: FeedbackSettings) -> bool:
         learned.learner == wanted.learner
         and dict(learned.learner_params) == dict(wanted.learner_params)
         and learned.scope == wanted.scope
-        and learned.guard.enabled == wanted.guard.enabled
+        and learned.guarded == wanted.guarded
+        and learned.labels == wanted.labels
         and learned.seed == wanted.seed
         and (PAIR_INPUT in learned.features) == (PAIR_INPUT in wanted.features)
     )

@@ -76,7 +76,7 @@ class Supervisor:
 
     def _reset(self) -> None:
         g = self._settings.guard
-        self._board = Board(g)
+        self._board = Board(g, self._settings.labels)
         self._guard = Guard(self._board.detectors, suspect_dwell=g.suspect_dwell,
                             cooldown=g.cooldown, probation=g.probation, roles=self._board.roles)
         self._challengers: dict[str, OnlineLearner] = {}

@@ -18,6 +18,12 @@ observations it takes between two reads of its flags.
 | calibration         | forecast    | shadow                      | warn    | 10    |
 | coverage            | feature     | decision, realized          | warn    | 20    |
 
+``acceptance_collapse`` is ``warn`` with ``labels: "all"`` (``Wire.role_all_labels``): a
+learner that learns every signal's outcome, taken or not, cannot collapse by its own
+selection, so a falling take rate is its answer to the market (on the dev set's 5m
+SampleStrategy it fell to a fifth in August 2024 and froze the loop for no cause); with
+``labels: "realized"`` it is the collapse.
+
 **Adding a detector** is one module in ``guard/`` (a subclass of the kind that says what one
 observation is; the contract suite then checks it on a stream of that kind) and one row here.
 Nothing else names it: the supervisor feeds rows by event and reads the ``promote`` row for
@@ -211,12 +217,16 @@ class Wire:
     role: Role
     every: int = 1
     """Observations between two reads of its flags (``Detector.update_many``)."""
+    role_all_labels: Role | None = None
+    """Its role when the loop learns every signal's outcome (``labels: "all"``), where that
+    differs from ``role``."""
 
     def __post_init__(self) -> None:
         if not self.feeds or not all(isinstance(e, Event) for e in self.feeds):
             raise ValueError(f"The wire {self.name!r} must be fed by at least one Event. "
                              f"Got {self.feeds!r} instead.")
-        if not isinstance(self.role, Role):
+        if not isinstance(self.role, Role) or not isinstance(self.role_all_labels,
+                                                             Role | type(None)):
             raise ValueError(f"The role of the wire {self.name!r} must be a Role. "
                              f"Got {self.role!r} instead.")
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
@@ -226,7 +236,7 @@ class Wire:
 
 WIRING: Final[tuple[Wire, ...]] = (
     Wire("acceptance_collapse", lambda g: AcceptanceCollapse(),
-         {Event.DECISION: _take}, Role.ALARM),
+         {Event.DECISION: _take}, Role.ALARM, role_all_labels=Role.WARN),
     Wire("self_fit_gap", lambda g: SelfFitGap(threshold=SELF_FIT_THRESHOLD),
          {Event.REALIZED: _taken_residual, Event.SHADOW: _skipped_residual}, Role.WARN),
     Wire("paired_loss", lambda g: PairedLoss(alpha=g.alpha),
@@ -294,9 +304,14 @@ class Board:
     (1, 0)
     >>> board.roles["calibration"].value, type(board.comparison).__name__
     ('warn', 'PairedLoss')
+    >>> board.roles["acceptance_collapse"].value, Board(GuardSettings(), "realized").roles[
+    ...     "acceptance_collapse"].value
+    ('warn', 'alarm')
     """
 
-    def __init__(self, settings: GuardSettings) -> None:
+    def __init__(self, settings: GuardSettings, labels: str = "all") -> None:
+        self.labels = labels
+        """The loop's ``labels``: a row's role may depend on it (``Wire.role_all_labels``)."""
         self.detectors: dict[str, Detector] = {}
         self._batches: dict[str, list[tuple[Any, ...]]] = {}
         self.rebuild(settings)
@@ -314,8 +329,10 @@ class Board:
 
     @property
     def roles(self) -> dict[str, Role]:
-        """Each detector's role, by name, for the guard."""
-        return {wire.name: wire.role for wire in WIRING}
+        """Each detector's role, by name, for the guard, under the board's ``labels``."""
+        every_label = self.labels == "all"
+        return {wire.name: (wire.role_all_labels or wire.role) if every_label else wire.role
+                for wire in WIRING}
 
     @property
     def comparison(self) -> ComparisonDetector:
