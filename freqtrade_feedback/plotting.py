@@ -5,8 +5,8 @@ Neither starts with the feature prefix ``fb_``: a column that did would become a
 feature, and the learner would read its own output.
 
 ``feedback_probability``
-    The probability of a win that the pair's *current* decider (the champion when the guard
-    is on) gives each row's features. It is computed again at every analysis, so it shows how
+    The probability of a win that the pair's *current* decider (the champion while the guard
+    is frozen or on probation, else the learner) gives each row's features. It is computed again at every analysis, so it shows how
     today's model scores the past, not what an earlier model decided then (the ledger has
     that). NaN where the features are not finite.
 ``feedback_guard``
