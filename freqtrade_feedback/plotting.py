@@ -6,9 +6,9 @@ feature, and the learner would read its own output.
 
 ``feedback_probability``
     The probability of a win that the pair's *current* decider (the champion while the guard
-    is frozen or on probation, else the learner) gives each row's features. It is computed again at every analysis, so it shows how
-    today's model scores the past, not what an earlier model decided then (the ledger has
-    that). NaN where the features are not finite.
+    is frozen or on probation, else the learner) gives each row's features. It is computed
+    again at every analysis, so it shows how today's model scores the past, not what an
+    earlier model decided then (the ledger has that). NaN where the features are not finite.
 ``feedback_guard``
     The guard's state now, as a number: see :data:`GUARD_CODES`.
 """
