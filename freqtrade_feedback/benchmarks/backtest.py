@@ -34,7 +34,18 @@ ConfigFactory = Callable[[Mapping[str, Any], Path], dict[str, Any]]
 
 
 def copy_candles(source: Path, pairs: Sequence[str], timeframe: str, target: Path) -> None:
-    """Copy the pairs' candle files: the data folder is a read-only input."""
+    """Copy the pairs' candle files (the data folder is a read-only input), and the market
+    pair's candles the default features read (BTC/USDT 1h for a 5m or 1h run) when the
+    source has them: without them every signal would get the fallback rule, and a benchmark
+    would time a gate that never decides."""
+    from freqtrade_feedback.config import FeedbackSettings
+    from freqtrade_feedback.feature_sets import informative_pairs
+
+    for pair, frame in informative_pairs(FeedbackSettings(), {"stake_currency": "USDT"},
+                                         timeframe):
+        name = f"{pair.replace('/', '_')}-{frame}.feather"
+        if (source / name).is_file():
+            shutil.copy2(source / name, target / name)
     for pair in pairs:
         name = f"{pair.replace('/', '_')}-{timeframe}.feather"
         if not (source / name).is_file():
