@@ -88,7 +88,7 @@ def test_the_cost_benchmarks_print_their_measures_as_json(
     """Not a speed test (the machine is shared): the commands run and report what they say."""
     assert main(["benchmark", mode, "--signals", "300", "--repeat", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["verdict"] in ("PASS", "FAIL")
+    assert (report.get("verdict") in ("PASS", "FAIL")) == (mode == "--journal")  # loop: none
     rows = report["variants"] if mode == "--loop" else report["calls"]
     assert len(rows) == 3
     if mode == "--journal":

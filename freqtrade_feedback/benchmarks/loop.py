@@ -3,8 +3,10 @@
 A seeded random walk feeds one pair: each candle makes a signal, the live ShadowBook
 resolves it on the candles that follow, taken signals close as trades with their shadow
 outcome. Three variants run the same stream: the gate without the guard, the guarded loop,
-and the guarded loop with the shadow book. Target: the guarded loop with the shadow book
-costs at most 100 us per signal with the default learner.
+and the guarded loop with the shadow book. No target: what a signal costs inside the loop is
+a diagnosis, not a figure a user waits for (issue 12 dropped the 100 us one: 126 us cost a
+guarded backtest nothing, it took fewer trades); the backtest and hyperopt wall times carry
+the targets (``benchmark``, ``benchmark --hyperopt``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from freqtrade_feedback.config.settings import GuardSettings
 from freqtrade_feedback.loop import FeedbackLoop, Signal
 from freqtrade_feedback.shadow import Barriers, ShadowBook
 
-TARGET_US = 100.0
 FIVE = timedelta(minutes=5)
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -82,7 +83,6 @@ def measure(n: int = 5000, repeat: int = 3, seed: int = 0) -> dict[str, dict[str
             for name, t in times.items()}
 
 
-def verdict(rows: dict[str, dict[str, Any]]) -> tuple[float, str]:
-    """The guarded loop with the shadow book (the costliest variant) against the target."""
-    worst = rows[WORST]["us_per_signal"]
-    return worst, "PASS" if worst <= TARGET_US else "FAIL"
+def costliest(rows: dict[str, dict[str, Any]]) -> float:
+    """Microseconds per signal of the guarded loop with the shadow book (the costliest)."""
+    return float(rows[WORST]["us_per_signal"])
