@@ -27,7 +27,7 @@ TARGET = 1.20
 DEFAULT_TIMERANGE = "20240101-20240201"
 VARIANTS: dict[str, dict[str, Any]] = {
     "primary only": {"enabled": False},
-    "feedback": {"enabled": True},
+    "feedback": {"enabled": True, "guard": {"enabled": False}},
     "feedback + guard": {"enabled": True, "guard": {"enabled": True}},
 }
 BASELINE = "primary only"
