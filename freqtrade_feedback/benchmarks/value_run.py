@@ -84,11 +84,16 @@ def prepare(root: Path, base: Mapping[str, Any], combinations: Sequence[Combinat
             user_data_dir: Path | None, timerange: str | None,
             verbose: bool) -> list[Spec]:
     """Fill the workspace ``root`` and return each combination's :class:`Spec`. ``base`` is
-    the merged config; ``pairs`` (``-p``) replaces the dev set's pairs of every timeframe."""
+    the merged config; ``pairs`` (``-p``) replaces the dev set's pairs of every timeframe.
+    The user-data folder's subfolders are made here, once: Freqtrade makes them as each
+    backtest starts, and two workers starting at once raced on a new folder (FileExistsError)."""
     from freqtrade.commands.deploy_commands import start_create_userdir
+    from freqtrade.configuration.directory_operations import create_userdata_dir
 
     from freqtrade_feedback.cli.options import write_config
 
+    if user_data_dir is not None:
+        create_userdata_dir(str(user_data_dir), create_dir=True)
     data = root / "data"
     data.mkdir(parents=True)
     configs: dict[str, Path] = {}
