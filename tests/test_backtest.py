@@ -109,6 +109,19 @@ def test_truncating_the_data_leaves_earlier_decisions_unchanged(
     assert skipped, "the gate was not active before the cut, so the check proves nothing"
 
 
+def test_truncating_the_data_leaves_earlier_decisions_unchanged_per_pair(
+    backtest: Callable[..., Any]
+) -> None:
+    """The same causality check with one learner per pair (``scope: "pair"``)."""
+    full = backtest(TIMERANGE, scope="pair", **GATE)
+    truncated = backtest("20240101-20240205", scope="pair", **GATE)
+    cut = truncated.trades["open_date"].max()
+    before = {d.signal_id: d for d in full.loop.decisions if d.decided_at < cut}
+    after_cut = {d.signal_id: d for d in truncated.loop.decisions if d.decided_at < cut}
+    assert len(before) > 50 and after_cut == before
+    assert any(not d.take for d in before.values()), "the gate never skipped before the cut"
+
+
 def _write_strategy(folder: Path, name: str, body: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy2(STRATEGIES / "FeedbackSampleStrategy.py", folder)
