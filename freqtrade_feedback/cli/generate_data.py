@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from freqtrade_feedback.cli.options import non_negative_int, positive_int
+from freqtrade_feedback.cli.options import non_negative_int, positive_int, read_config
 from freqtrade_feedback.exceptions import ConfigError
 from freqtrade_feedback.lab import SyntheticMarket, timeframe_to_seconds
 
@@ -90,25 +90,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_config(path: Path | None) -> Mapping[str, Any]:
-    """Read a Freqtrade config with its comments and trailing commas, as Freqtrade does."""
+    """Read a Freqtrade config with its comments and trailing commas, as Freqtrade does; no
+    config at all when none is given and the default one does not exist."""
     if path is None:
         if not DEFAULT_CONFIG.is_file():
             return {}
         path = DEFAULT_CONFIG
-    import rapidjson  # shipped with Freqtrade; imported here so --help stays light
-
-    try:
-        with path.open(encoding="utf-8") as file:
-            config = rapidjson.load(
-                file, parse_mode=rapidjson.PM_COMMENTS | rapidjson.PM_TRAILING_COMMAS
-            )
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {str(path)!r} not found. Check --config.") from None
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"Config file {str(path)!r} is not valid JSON: {error}") from error
-    if not isinstance(config, dict):
-        raise ConfigError(f"Config file {str(path)!r} must hold a JSON object.")
-    return config
+    return read_config(path)
 
 
 def _whitelist(config: Mapping[str, Any]) -> list[str]:

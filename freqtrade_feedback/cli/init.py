@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from freqtrade_feedback.cli.options import parse, read_config
 from freqtrade_feedback.config import SCHEMA, load_settings
 from freqtrade_feedback.exceptions import ConfigError
 
@@ -109,27 +110,6 @@ def _config(given: Path | None, userdir: Path | None) -> tuple[Path, dict[str, A
     if given is None and not path.is_file():
         return path, {}
     return path, read_config(path)
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    """A Freqtrade config as Freqtrade reads it (comments and trailing commas allowed)."""
-    try:
-        config = parse(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {str(path)!r} not found. Check --config.") from None
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"Config file {str(path)!r} is not valid JSON: {error}") from error
-    if not isinstance(config, dict):
-        raise ConfigError(f"Config file {str(path)!r} must hold a JSON object.")
-    return config
-
-
-def parse(text: str) -> Any:
-    """JSON text parsed as Freqtrade parses a config: rapidjson, comments and trailing commas
-    allowed."""
-    import rapidjson  # shipped with Freqtrade; imported here so --help stays light
-
-    return rapidjson.loads(text, parse_mode=rapidjson.PM_COMMENTS | rapidjson.PM_TRAILING_COMMAS)
 
 
 def template(name: str) -> str:

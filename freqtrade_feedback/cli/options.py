@@ -202,3 +202,24 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
     return value
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A Freqtrade config as Freqtrade reads it (comments and trailing commas allowed)."""
+    try:
+        config = parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {str(path)!r} not found. Check --config.") from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"Config file {str(path)!r} is not valid JSON: {error}") from error
+    if not isinstance(config, dict):
+        raise ConfigError(f"Config file {str(path)!r} must hold a JSON object.")
+    return config
+
+
+def parse(text: str) -> Any:
+    """JSON text parsed as Freqtrade parses a config: rapidjson, comments and trailing commas
+    allowed."""
+    import rapidjson  # shipped with Freqtrade; imported here so --help stays light
+
+    return rapidjson.loads(text, parse_mode=rapidjson.PM_COMMENTS | rapidjson.PM_TRAILING_COMMAS)
