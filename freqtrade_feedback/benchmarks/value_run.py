@@ -38,6 +38,7 @@ from freqtrade_feedback.benchmarks.value import (
     spread,
 )
 from freqtrade_feedback.comparison.run import Job, quiet, run_jobs
+from freqtrade_feedback.guard.states import GuardState
 
 SAMPLE_WITH_MIXIN: Final = '''"""Freqtrade's SampleStrategy with the mixin, as a user adds it."""
 
@@ -177,7 +178,7 @@ def _freezes(loop: Any) -> int:
     supervisor = loop.supervisor if loop is not None else None
     if supervisor is None:
         return 0
-    return sum(t.target.value == "frozen" for t in supervisor.transitions)
+    return sum(t.target is GuardState.FROZEN for t in supervisor.transitions)
 
 
 def jobs(spec: Spec, repeat: int) -> list[Job]:

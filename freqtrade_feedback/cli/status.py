@@ -4,8 +4,8 @@ Read-only on purpose, so it is safe while the bot runs: the ledger is SQLite in 
 (readers never block the bot's writes), and Freqtrade's trade database is opened read-only with
 plain SQLAlchemy rather than Freqtrade's ``init_db``, which would create tables and migrate.
 
-``guard_state`` is ``"off"`` when the config's ``feedback.guard.enabled`` is false, whatever
-the ledger holds (a bot with that config runs no guard); else the state the ledger's last guard
+``guard_state`` is ``"off"`` when the config runs no guard (``feedback.enabled`` or
+``feedback.guard.enabled`` false: ``FeedbackSettings.guarded``), whatever the ledger holds; else the state the ledger's last guard
 event led to, or ``"learning"``, the state a guard starts in, before any event.
 """
 
