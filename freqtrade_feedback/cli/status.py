@@ -5,8 +5,9 @@ Read-only on purpose, so it is safe while the bot runs: the ledger is SQLite in 
 plain SQLAlchemy rather than Freqtrade's ``init_db``, which would create tables and migrate.
 
 ``guard_state`` is ``"off"`` when the config runs no guard (``feedback.enabled`` or
-``feedback.guard.enabled`` false: ``FeedbackSettings.guarded``), whatever the ledger holds; else the state the ledger's last guard
-event led to, or ``"learning"``, the state a guard starts in, before any event.
+``feedback.guard.enabled`` false: ``FeedbackSettings.guarded``), whatever the ledger holds;
+else the state the ledger's last guard event led to, or ``"learning"``, the state a guard
+starts in, before any event.
 """
 
 from __future__ import annotations
