@@ -225,10 +225,12 @@ class Wire:
         if not self.feeds or not all(isinstance(e, Event) for e in self.feeds):
             raise ValueError(f"The wire {self.name!r} must be fed by at least one Event. "
                              f"Got {self.feeds!r} instead.")
-        if not isinstance(self.role, Role) or not isinstance(self.role_all_labels,
-                                                             Role | type(None)):
+        if not isinstance(self.role, Role):
             raise ValueError(f"The role of the wire {self.name!r} must be a Role. "
                              f"Got {self.role!r} instead.")
+        if self.role_all_labels is not None and not isinstance(self.role_all_labels, Role):
+            raise ValueError(f"The 'role_all_labels' of the wire {self.name!r} must be a Role "
+                             f"or None. Got {self.role_all_labels!r} instead.")
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
             raise ValueError(f"The 'every' of the wire {self.name!r} must be an int >= 1. "
                              f"Got {self.every!r} instead.")
