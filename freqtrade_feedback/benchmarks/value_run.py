@@ -6,7 +6,7 @@ writes Freqtrade's ``sample_strategy.py``) with ``SampleStrategyFeedback`` writt
 as a user adds the mixin, and one merged config per timeframe (every ``-c`` file, the
 timeframe and its pairs, no ``feedback`` section: each variant brings its whole section).
 
-The jobs run on :func:`~freqtrade_feedback.comparison.run.run_jobs`'s workers. Per
+The jobs run on :func:`~freqtrade_feedback.comparison.jobs.run_jobs`'s workers. Per
 combination one job alternates the primary alone and the new default (``repeat`` times each,
 in one process): their wall times are measured side by side, the fastest run of each kept.
 The other variants are a job each. When a combination's default has run, its take rate is
@@ -37,7 +37,8 @@ from freqtrade_feedback.benchmarks.value import (
     placebo,
     spread,
 )
-from freqtrade_feedback.comparison.run import Job, quiet, run_jobs
+from freqtrade_feedback.comparison.jobs import Job, run_jobs
+from freqtrade_feedback.comparison.run import quiet
 from freqtrade_feedback.guard.states import GuardState
 
 SAMPLE_WITH_MIXIN: Final = '''"""Freqtrade's SampleStrategy with the mixin, as a user adds it."""

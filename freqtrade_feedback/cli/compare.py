@@ -31,6 +31,7 @@ from freqtrade_feedback.cli.options import (
     restored_log_levels,
     write_config,
 )
+from freqtrade_feedback.cluster import check_workers, connect, parse_cluster
 from freqtrade_feedback.comparison import plan, report, rows, table
 from freqtrade_feedback.comparison import run as runner
 from freqtrade_feedback.config import load_settings
@@ -57,7 +58,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="hyperopt random state, the same for every variant "
                              "(default: drawn once per run)")
     parser.add_argument("--jobs", type=positive_int, default=None,
-                        help="worker processes (default: one per CPU)")
+                        help="worker processes (default: one per CPU; with --cluster, the "
+                             "cluster's workers decide)")
+    parser.add_argument("--cluster", type=parse_cluster, default=None, metavar="ADDRESS",
+                        help="run every variant x fold on a Dask cluster: a scheduler "
+                             "(tcp://host:8786) or local:N to start N worker processes here; "
+                             "needs the dask extra (see docs/scaling-out.md)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for compare.csv, report.html, the merged config.json and "
                              "the hyperopt work (default: <userdir>/compare/<UTC time>)")
@@ -73,15 +79,23 @@ def run(args: argparse.Namespace) -> int:
         strategy_file, spaces = runner.inspect_strategy(config)
         out = args.out or (Path(config["user_data_dir"]) / "compare"
                            / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
-        setup = runner.Setup(
-            config=write_config(merged, out / "config.json"), strategy=config["strategy"],
-            strategy_file=strategy_file,
-            datadir=Path(config["datadir"]), user_data_dir=Path(config["user_data_dir"]),
-            exchange=config["exchange"]["name"], workdir=out / "work", verbose=args.verbose,
+        setup = runner.Setup(  # absolute: a cluster's workers do not share our folder
+            config=write_config(merged, out / "config.json").resolve(),
+            strategy=config["strategy"], strategy_file=strategy_file.resolve(),
+            datadir=Path(config["datadir"]).resolve(),
+            user_data_dir=Path(config["user_data_dir"]).resolve(),
+            exchange=config["exchange"]["name"], workdir=(out / "work").resolve(),
+            verbose=args.verbose,
         )
         budget = _budget(args)
         tasks = plan.make_tasks(folds, plan.variant_spaces(spaces), budget)
-        results = runner.run_all(setup, tasks, args.jobs or os.cpu_count() or 1)
+        jobs = args.jobs or os.cpu_count() or 1
+        if args.cluster is None:
+            results = runner.run_all(setup, tasks, jobs)
+        else:
+            with connect(args.cluster, verbose=args.verbose) as client:
+                check_workers(client, _needs(setup), {"output folder": setup.workdir})
+                results = runner.run_all(setup, tasks, jobs, client)
     lines = [r.row for r in results]
     csv_path = write_csv(lines, rows.CSV_COLUMNS, out / "compare.csv")
     html_path = report.write_html(out / "report.html", results, _intro(args, budget, setup))
@@ -101,9 +115,15 @@ def _budget(args: argparse.Namespace) -> plan.Budget | None:
     for all: the variants must differ only in the feedback settings and spaces."""
     if args.epochs is None:
         return None
-    loss, loss_path = plan.hyperopt_loss()
+    loss = plan.hyperopt_loss()
     state = args.random_state or random.randint(1, 2**16 - 1)  # as Freqtrade draws one
-    return plan.Budget(args.epochs, state, loss, loss_path)
+    return plan.Budget(args.epochs, state, loss)
+
+
+def _needs(setup: runner.Setup) -> dict[str, Path]:
+    """What every worker reads, by what a message calls it."""
+    return {"merged config": setup.config, "strategy file": setup.strategy_file,
+            "data folder": setup.datadir}
 
 
 def _intro(args: argparse.Namespace, budget: plan.Budget | None, setup: runner.Setup) -> str:

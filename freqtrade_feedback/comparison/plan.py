@@ -57,7 +57,6 @@ class Budget:
     epochs: int
     random_state: int
     loss: str
-    loss_path: Path | None
     """Folder holding the loss class (``None`` for Freqtrade's built-in losses)."""
 
 
@@ -166,14 +165,21 @@ def variant_spaces(available: Iterable[str]) -> dict[str, tuple[str, ...]]:
             for name, feedback in VARIANTS.items()}
 
 
-def hyperopt_loss() -> tuple[str, Path | None]:
-    """``FeedbackHyperOptLoss`` and its folder when the package ships it, else Freqtrade's
+def hyperopt_loss() -> str:
+    """``FeedbackHyperOptLoss`` when the package ships it, else Freqtrade's
     ``SharpeHyperOptLoss``: the loss that knows about the learner is preferred, but the
     comparison must not depend on it."""
+    return DEFAULT_LOSS if loss_folder(FEEDBACK_LOSS) is None else FEEDBACK_LOSS
+
+
+def loss_folder(loss: str) -> Path | None:
+    """Where Freqtrade finds ``loss``: this package's folder for ``FeedbackHyperOptLoss``
+    (looked up by the process that runs the hyperopt: a cluster's worker may have the package
+    elsewhere), ``None`` for Freqtrade's own losses."""
     spec = importlib.util.find_spec("freqtrade_feedback.hyperopt_loss")
-    if spec is None or spec.origin is None:
-        return DEFAULT_LOSS, None
-    return FEEDBACK_LOSS, Path(spec.origin).parent
+    if loss != FEEDBACK_LOSS or spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
 
 
 def make_tasks(folds: Iterable[Fold], spaces: Mapping[str, tuple[str, ...]],

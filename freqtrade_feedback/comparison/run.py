@@ -1,8 +1,8 @@
 """The workers: one variant on one fold, optimised with Freqtrade's hyperopt when there is a
-budget, then backtested; and the process pool that runs them with progress bars
-(:func:`run_jobs`, which ``benchmark --value`` uses too).
+budget, then backtested (the pool or cluster that runs them: :mod:`.jobs`).
 
-Each compare task runs in a fresh spawned process (``max_tasks_per_child=1``): Freqtrade
+Each compare task runs in a fresh process (a spawned local worker, or a fresh interpreter
+inside a Dask task, :mod:`.isolated`): Freqtrade
 keeps state in classes and modules (trades, pair locks, custom data, hyperopt's log queue),
 and a task must not see another's. Every worker loads the one merged config file the parent
 wrote (``Setup.config``), never the user's first ``-c`` file alone. The hyperopt inside runs
@@ -17,25 +17,23 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING, Any
 
 from freqtrade_feedback.backtest import backtest_config, run_backtest
-from freqtrade_feedback.comparison.plan import Budget, Task
+from freqtrade_feedback.comparison.jobs import Job, run_jobs
+from freqtrade_feedback.comparison.plan import Budget, Task, loss_folder
 from freqtrade_feedback.comparison.rows import make_row
 from freqtrade_feedback.comparison.series import Series, extract
 from freqtrade_feedback.offline import install as install_offline
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 QUIET = {"freqtrade": logging.WARNING, "freqtrade_feedback": logging.WARNING,
          "optuna": logging.WARNING}
@@ -132,8 +130,9 @@ def optimise(setup: Setup, task: Task, budget: Budget,
         "hyperopt_loss": budget.loss, "hyperopt_jobs": 1,
         "hyperopt_random_state": budget.random_state, "hyperopt_min_trades": 1,
     }
-    if budget.loss_path is not None:
-        args["hyperopt_path"] = str(budget.loss_path)
+    folder = loss_folder(budget.loss)
+    if folder is not None:
+        args["hyperopt_path"] = str(folder)
     config = setup_optimize_configuration(args, RunMode.HYPEROPT)
     config["feedback"] = {**config.get("feedback", {}), **task.feedback}
     quiet(setup.verbose)
@@ -188,132 +187,16 @@ def quiet(verbose: bool) -> None:
             logging.getLogger(name).setLevel(level)
 
 
-def _silence(verbose: bool) -> None:
-    """Worker initializer: Freqtrade's hyperopt prints its own tables and progress bar, which
-    would tear through the parent's bars and table (or JSON). Without ``--verbose`` its logs
-    go too; a worker's error still reaches the parent, as the task's exception."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    if not verbose:
-        os.dup2(devnull, 2)
-    os.close(devnull)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One unit of work for a worker process: ``function(*args, report)``.
-
-    ``function`` is a module-level function (a spawned worker imports it by name) and
-    ``report(done)`` tells the parent how many of the job's ``steps`` are done. Jobs with the
-    same ``bar`` advance one progress bar together.
-    """
-
-    key: str
-    bar: str
-    steps: int
-    function: Callable[..., Any]
-    args: tuple[Any, ...]
-
-
-FollowUp = Callable[[Job, Any], Sequence[Job]]
-"""``then(job, result)``: the jobs a finished job makes possible (none: ``[]``)."""
-
-
-def run_all(setup: Setup, tasks: Sequence[Task], jobs: int) -> list[Result]:
-    """Run every task on ``jobs`` worker processes, each in a fresh process, one progress bar
-    per task on stderr; results in the order of ``tasks``."""
+def run_all(setup: Setup, tasks: Sequence[Task], jobs: int,
+            client: Client | None = None) -> list[Result]:
+    """Run every task on ``jobs`` worker processes (or on ``client``'s cluster), each in a
+    fresh process, one progress bar per task on stderr; results in the order of ``tasks``."""
     work = [Job(t.key, _label(t), (t.budget.epochs if t.budget else 0) + 1, run_task,
                 (setup, t)) for t in tasks]
-    results = run_jobs(work, jobs, verbose=setup.verbose, fresh=True)
+    results = run_jobs(work, jobs, verbose=setup.verbose, fresh=True, client=client)
     return [results[t.key] for t in tasks]
-
-
-def run_jobs(jobs: Sequence[Job], workers: int, *, verbose: bool, fresh: bool,
-             then: FollowUp | None = None) -> dict[str, Any]:
-    """Run ``jobs`` on ``workers`` processes with progress bars on stderr; each result by its
-    job's key. ``then`` adds the jobs a finished one makes possible (a bar's total grows with
-    them). ``fresh``: a new process per job, for work that leaves state in Freqtrade's
-    classes and modules (hyperopt); plain backtests clean up after themselves
-    (``Backtesting.cleanup``) and share a worker, which saves its start-up per job."""
-    context = multiprocessing.get_context("spawn")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    results: dict[str, Any] = {}
-    with (context.Manager() as manager,
-          Progress(*columns, console=Console(stderr=True), transient=True) as progress,
-          ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
-                              initializer=_silence, initargs=(verbose,),
-                              max_tasks_per_child=1 if fresh else None) as pool):
-        queue = manager.Queue()
-        bars = _Bars(progress)
-        futures: dict[Future[Any], Job] = {}
-
-        def submit(job: Job) -> Future[Any]:
-            bars.add(job)
-            future = pool.submit(_work, job.function, job.args, job.key, queue)
-            futures[future] = job
-            return future
-
-        pending = {submit(job) for job in jobs}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(queue, bars)
-                for future in done:
-                    job = futures[future]
-                    results[job.key] = future.result()
-                    bars.finish(job)
-                    pending.update(submit(f) for f in (then(job, results[job.key]) if then
-                                                       else ()))
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-    return results
-
-
-def _work(function: Callable[..., Any], args: tuple[Any, ...], key: str, queue: Any) -> Any:
-    """A worker's side of a :class:`Job`: run it, reporting ``(key, steps done)`` to ``queue``."""
-    return function(*args, lambda done: queue.put((key, done)))
-
-
-class _Bars:
-    """One progress bar per distinct :attr:`Job.bar`, completed by the steps its jobs report."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.ids: dict[str, Any] = {}
-        self.jobs: dict[str, Job] = {}
-        self.done: dict[str, int] = {}
-
-    def add(self, job: Job) -> None:
-        self.jobs[job.key], self.done[job.key] = job, 0
-        if job.bar not in self.ids:
-            self.ids[job.bar] = self.progress.add_task(job.bar, total=0)
-        self._show(job.bar)
-
-    def step(self, key: str, done: int) -> None:
-        self.done[key] = done
-        self._show(self.jobs[key].bar)
-
-    def finish(self, job: Job) -> None:
-        self.step(job.key, job.steps)
-
-    def _show(self, bar: str) -> None:
-        keys = [k for k, j in self.jobs.items() if j.bar == bar]
-        self.progress.update(self.ids[bar], total=sum(self.jobs[k].steps for k in keys),
-                             completed=sum(self.done[k] for k in keys))
 
 
 def _label(task: Task) -> str:
     what = f"hyperopt {task.budget.epochs} epochs + backtest" if task.budget else "backtest"
     return f"{task.variant:<8} fold {task.fold.index}: {what}"
-
-
-def _drain(queue: Any, bars: _Bars) -> None:
-    while True:
-        try:
-            key, done = queue.get_nowait()
-        except Empty:
-            return
-        bars.step(key, done)
