@@ -6,6 +6,9 @@ clone) the integration tests run on the project's own seeded synthetic candles i
 demo's market, ``lab.SyntheticMarket``), so a newcomer's ``make test`` still drives Freqtrade's
 real backtesting with the plugin; only the tests that need real markets skip, each saying why.
 To run the suite as a fresh clone would, point ``FEEDBACK_SHARED_DATA`` at a missing folder.
+
+The ledger's PostgreSQL fixtures (a throwaway server, a database per test, and ``ledger_url``
+on both backends) are in ``postgres.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres import ledger_url, postgres_server, postgres_url  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FEEDBACK_SHARED_DATA") or REPO.parent / "shared" / "data")

@@ -1,16 +1,19 @@
-"""The ledger on a real SQLite file: idempotent writes, atomic units of work, schema versions,
-refusals that name the file, storage failures as LedgerError, reads, export, UTC times."""
+"""The ledger on a real SQLite file and on a real PostgreSQL server (``ledger_url``, both
+backends): idempotent writes, atomic units of work, schema versions and migrations, refusals
+that name the file or URL, storage failures as LedgerError, reads, export, UTC times."""
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Connection, text
+from postgres import read_only
+from sqlalchemy import Connection, create_engine, text
 
 from freqtrade_feedback.edge import Edge
 from freqtrade_feedback.exceptions import LedgerError
@@ -24,6 +27,7 @@ from freqtrade_feedback.ledger import (
     realized_key,
     shadow_key,
 )
+from freqtrade_feedback.ledger.engine import POSTGRES_EXTRA, describe
 from freqtrade_feedback.ledger.schema import V2_COLUMNS, V3_COLUMNS
 from freqtrade_feedback.loop import Decision, DecisionReason, Signal
 
@@ -46,8 +50,26 @@ def _transition(source: GuardState, target: GuardState, trigger: Trigger, i: int
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
+def url(ledger_url: str) -> str:
+    """The ledger on SQLite, then on PostgreSQL: each test that takes it runs on both."""
+    return ledger_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An SQLite file, for what only SQLite has (WAL, read-only file URIs, files)."""
     return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+def _sql(url: str, statement: str, **params: object) -> object:
+    """Run one statement on the ledger's database behind its back; the first value it gives."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.scalar() if result.returns_rows else None
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -84,8 +106,9 @@ def test_default_url_creates_the_strategy_folder(tmp_path: Path) -> None:
     assert (tmp_path / "user_data/feedback/SampleStrategy/ledger.sqlite").is_file()
 
 
-def test_sqlite_file_runs_in_wal_mode(ledger: Ledger, tmp_path: Path) -> None:
-    _fill(ledger, 1)
+def test_sqlite_file_runs_in_wal_mode(sqlite_url: str, tmp_path: Path) -> None:
+    with Ledger(sqlite_url) as ledger:
+        _fill(ledger, 1)
     with sqlite3.connect(tmp_path / "ledger.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -225,44 +248,53 @@ def test_naive_times_are_refused_with_the_field_named(ledger: Ledger) -> None:
 # -- schema versions -----------------------------------------------------------------------------
 
 
-def _set_version(path: Path, version: int) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE feedback_meta SET value = ? WHERE key = 'schema_version'",
-                     (str(version),))
+def _set_version(url: str, version: int) -> None:
+    _sql(url, "UPDATE feedback_meta SET value = :v WHERE key = 'schema_version'", v=str(version))
 
 
-def _version(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT value FROM feedback_meta").fetchone()[0]
+def _version(url: str) -> str:
+    return str(_sql(url, "SELECT value FROM feedback_meta"))
 
 
-def test_new_ledger_is_stamped_with_the_current_version(ledger: Ledger, tmp_path: Path) -> None:
-    assert SCHEMA_VERSION == 3
-    assert _version(tmp_path / "ledger.sqlite") == "3"
+def _as_version(url: str, version: int) -> None:
+    """Make a current ledger look like one an older release wrote: its columns and lengths
+    as they were, and its version stamp."""
+    postgres = url.startswith("postgresql")
+    if version < 4 and postgres:  # SQLite never enforced the length
+        _sql(url, "ALTER TABLE feedback_outcomes ALTER COLUMN exit_reason TYPE VARCHAR(64)")
+    for added, columns in ((3, V3_COLUMNS), (2, V2_COLUMNS)):
+        if version < added:
+            for table, names in columns.items():
+                for column in names:
+                    _sql(url, f"ALTER TABLE {table} DROP COLUMN {column}")
+    _set_version(url, version)
 
 
-def test_newer_schema_is_refused_with_versions_and_fix(url: str, tmp_path: Path) -> None:
+def test_new_ledger_is_stamped_with_the_current_version(ledger: Ledger, url: str) -> None:
+    assert SCHEMA_VERSION == 4
+    assert _version(url) == "4"
+
+
+def test_newer_schema_is_refused_with_versions_and_fix(url: str) -> None:
     Ledger(url).close()
-    _set_version(tmp_path / "ledger.sqlite", SCHEMA_VERSION + 1)
+    _set_version(url, SCHEMA_VERSION + 1)
     with pytest.raises(LedgerError) as info:
         Ledger(url)
     message = str(info.value)
-    assert str(tmp_path / "ledger.sqlite") in message
+    assert describe(url) in message
     assert f"schema version {SCHEMA_VERSION + 1}" in message
     assert f"supports version {SCHEMA_VERSION} at most" in message
     assert "Upgrade freqtrade-feedback" in message and "move the file aside" in message
 
 
 def test_older_schema_is_migrated_by_the_registered_chain(
-    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fake v0 ledger lacks the outcomes' ``reason`` column; the v0 -> v1 step adds it, and
-    the real v1 -> v2 and v2 -> v3 steps follow."""
-    path = tmp_path / "ledger.sqlite"
+    the real v1 -> v2 -> v3 -> v4 steps follow."""
     Ledger(url).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE feedback_outcomes DROP COLUMN reason")
-    _set_version(path, 0)
+    _sql(url, "ALTER TABLE feedback_outcomes DROP COLUMN reason")
+    _as_version(url, 0)
     ran: list[int] = []
 
     def v0_to_v1(conn: Connection) -> None:
@@ -272,24 +304,19 @@ def test_older_schema_is_migrated_by_the_registered_chain(
     monkeypatch.setitem(MIGRATIONS, 0, v0_to_v1)
     with Ledger(url) as migrated:
         assert migrated.record_outcome(_outcome(1), key="trade:1:a", reason="kept") is True
-    assert ran == [0] and _version(path) == "3"
+    assert ran == [0] and _version(url) == "4"
     with Ledger(url):  # already current: the migration does not run again
         assert ran == [0]
 
 
-def test_a_version_1_ledger_gains_the_expected_profit_columns(url: str, tmp_path: Path) -> None:
+def test_a_version_1_ledger_gains_the_expected_profit_columns(url: str) -> None:
     """Version 2 records the expected-profit rule's estimate on each decision and a shadow
     outcome's weight; a version 1 ledger gets the columns, its rows kept (NULL, weight 1)."""
-    path = tmp_path / "ledger.sqlite"
     with Ledger(url) as ledger:
         ledger.record_signal(Signal("BTC/USDT", T0, features={"x": 1.0}))
         ledger.record_decision(Decision("BTC/USDT|long|2024-01-01T00:00Z", True,
                                         DecisionReason.MODEL, 0.6, 1.0, T0))
-    with sqlite3.connect(path) as conn:
-        for table, columns in (*V2_COLUMNS.items(), *V3_COLUMNS.items()):
-            for column in columns:
-                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-    _set_version(path, 1)
+    _as_version(url, 1)
     with Ledger(url) as migrated:
         signal, decision = migrated.signal("BTC/USDT|long|2024-01-01T00:00Z")  # type: ignore[misc]
         assert decision.probability == 0.6 and decision.edge is None
@@ -299,20 +326,17 @@ def test_a_version_1_ledger_gains_the_expected_profit_columns(url: str, tmp_path
         migrated.record_decision(Decision(later.signal_id, False, DecisionReason.MODEL, 0.4,
                                           0.05, T0, 3, edge))
         assert migrated.signal(later.signal_id)[1].edge == edge  # type: ignore[index]
-    assert _version(path) == "3"
+    assert _version(url) == "4"
 
 
-def test_a_version_2_ledger_gains_the_execution_cost_column(url: str, tmp_path: Path) -> None:
+def test_a_version_2_ledger_gains_the_execution_cost_column(url: str) -> None:
     """Version 3 records the execution cost charged in a decision's expected profit."""
-    path = tmp_path / "ledger.sqlite"
     with Ledger(url) as ledger:
         ledger.record_signal(Signal("BTC/USDT", T0, features={"x": 1.0}))
         ledger.record_decision(Decision("BTC/USDT|long|2024-01-01T00:00Z", True,
                                         DecisionReason.MODEL, 0.6, 1.0, T0, 3,
                                         Edge(0.002, 0.001, 0.01, -0.02)))
-    with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE feedback_decisions DROP COLUMN execution_cost")
-    _set_version(path, 2)
+    _as_version(url, 2)
     with Ledger(url) as migrated:
         _, kept = migrated.signal("BTC/USDT|long|2024-01-01T00:00Z")  # type: ignore[misc]
         assert kept.edge == Edge(0.002, 0.001, 0.01, -0.02)  # cost 0: none was charged
@@ -322,28 +346,45 @@ def test_a_version_2_ledger_gains_the_execution_cost_column(url: str, tmp_path: 
         migrated.record_decision(Decision(later.signal_id, False, DecisionReason.MODEL, 0.4,
                                           0.05, T0, 3, charged))
         assert migrated.signal(later.signal_id)[1].edge == charged  # type: ignore[index]
-    assert _version(path) == "3"
+    assert _version(url) == "4"
 
 
-def test_older_schema_without_a_migration_is_refused(url: str, tmp_path: Path) -> None:
+def test_a_version_3_ledger_takes_exit_reasons_as_long_as_freqtrades(url: str) -> None:
+    """Version 4: a custom exit's reason may be 255 characters (Freqtrade's limit); version 3
+    kept 64, which PostgreSQL enforced (the outcome was refused) and SQLite never did."""
+    with Ledger(url) as ledger:
+        ledger.record_outcome(_outcome(1), key="trade:1:a")
+    _as_version(url, 3)
+    long = RealizedOutcome(_signal(2).signal_id, PAIR, 0.01, True, 1.0, T0, "x" * 255,
+                           LearnStatus.LEARNED, trade_id=2)
+    with Ledger(url) as migrated:
+        assert migrated.record_outcome(long, key="trade:2:a") is True
+        assert migrated.counts()["outcomes"] == 2
+    assert _sql(url, "SELECT exit_reason FROM feedback_outcomes WHERE key = 'trade:2:a'") == \
+        "x" * 255
+    assert _version(url) == "4"
+
+
+def test_older_schema_without_a_migration_is_refused(url: str) -> None:
     Ledger(url).close()
-    _set_version(tmp_path / "ledger.sqlite", 0)
+    _set_version(url, 0)
     with pytest.raises(LedgerError, match="no migration from version 0 to 1"):
         Ledger(url)
-    assert _version(tmp_path / "ledger.sqlite") == "0"  # left as it was
+    assert _version(url) == "0"  # left as it was
 
 
-def test_a_freqtrade_trade_database_is_refused_by_name(tmp_path: Path) -> None:
-    path = tmp_path / "tradesv3.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, pair TEXT)")
-        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
-    with pytest.raises(LedgerError, match=r"tradesv3.sqlite is not a freqtrade-feedback ledger: "
-                                          r"it has other tables \(orders, trades\)"):
-        Ledger(f"sqlite:///{path}")
-    with sqlite3.connect(path) as conn:  # untouched
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert tables == {"trades", "orders"}
+def test_a_database_with_other_tables_is_refused_by_name(url: str) -> None:
+    """A Freqtrade trade database (its ``trades`` and ``orders`` tables), say: refused with
+    its file or URL named, and left untouched."""
+    _sql(url, "CREATE TABLE trades (id INTEGER PRIMARY KEY, pair TEXT)")
+    _sql(url, "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    with pytest.raises(LedgerError) as info:
+        Ledger(url)
+    assert str(info.value).startswith(f"{describe(url)} is not a freqtrade-feedback ledger: it "
+                                      f"has other tables (orders, trades)")
+    assert _sql(url, "SELECT count(*) FROM trades") == 0
+    with pytest.raises(Exception, match="feedback_meta"):  # no table of ours was made
+        _sql(url, "SELECT count(*) FROM feedback_meta")
 
 
 def test_a_text_file_is_refused_by_name(tmp_path: Path) -> None:
@@ -356,18 +397,20 @@ def test_a_text_file_is_refused_by_name(tmp_path: Path) -> None:
 # -- storage failures ------------------------------------------------------------------------------
 
 
-def test_a_read_only_ledger_fails_writes_with_ledger_error(url: str, tmp_path: Path) -> None:
-    """Opened read-only (works as root too, where chmod would not stop a write)."""
-    path = tmp_path / "ledger.sqlite"
+def test_a_read_only_ledger_fails_writes_with_ledger_error(url: str) -> None:
+    """Opened read-only: SQLite's read-only URI (works as root too, where chmod would not
+    stop a write), PostgreSQL's read-only transactions (as a role without rights)."""
     with Ledger(url) as ledger:
         _fill(ledger, 2)
-    with Ledger(f"sqlite:///file:{path}?mode=ro&uri=true") as read_only:
-        assert read_only.counts()["outcomes"] == 2  # reads work
+    with Ledger(read_only(url)) as read_only_ledger:
+        assert read_only_ledger.counts()["outcomes"] == 2  # reads work
         with pytest.raises(LedgerError) as info:
-            read_only.record_outcome(_outcome(5), key="trade:5:a")
+            read_only_ledger.record_outcome(_outcome(5), key="trade:5:a")
+        where = read_only_ledger.where
     message = str(info.value)
-    assert message.startswith(f"Could not record the outcome 'trade:5:a' in the ledger {path}")
-    assert "readonly database" in message and "\n" not in message
+    assert message.startswith(f"Could not record the outcome 'trade:5:a' in the ledger {where}")
+    assert ("readonly database" in message or "read-only transaction" in message)
+    assert "\n" not in message
 
 
 def test_a_missing_folder_fails_with_ledger_error(tmp_path: Path) -> None:
@@ -395,12 +438,29 @@ def test_a_missing_driver_names_the_module(monkeypatch: pytest.MonkeyPatch) -> N
     import freqtrade_feedback.ledger.ledger as module
 
     def no_driver(url: str) -> None:
-        raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+        raise ModuleNotFoundError("No module named 'pymysql'", name="pymysql")
 
     monkeypatch.setattr(module, "make_engine", no_driver)
-    with pytest.raises(LedgerError, match=r"ledger postgresql\+psycopg://bot:\*\*\*@db/x needs a "
-                                          r"database driver .* \(pip install psycopg\)"):
-        Ledger("postgresql+psycopg://bot:secret@db/x")
+    with pytest.raises(LedgerError, match=r"ledger mysql\+pymysql://bot:\*\*\*@db/x needs a "
+                                          r"database driver .* \(pip install pymysql\)"):
+        Ledger("mysql+pymysql://bot:secret@db/x")
+
+
+@pytest.mark.parametrize("url", ["postgresql://bot:secret@db/x",
+                                 "postgresql+psycopg://bot:secret@db/x"])
+def test_a_postgresql_url_without_psycopg_names_the_extra(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg is the ``postgres`` extra: without it (hidden here), the start fails with the
+    command that installs it, and a bare ``postgresql://`` asks for psycopg too (not psycopg2,
+    SQLAlchemy 2.0's default)."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(LedgerError) as info:
+        Ledger(url)
+    message = str(info.value)
+    assert message.startswith(f"The ledger {url.replace('secret', '***')} needs a database "
+                              f"driver that is not installed")
+    assert message.endswith(f"({POSTGRES_EXTRA}).") and "secret" not in message
+    assert POSTGRES_EXTRA == "pip install 'freqtrade-feedback[postgres]'"
 
 
 # -- export ----------------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Connecting to the ledger's database, and turning storage failures into one-line errors.
 
-Any SQLAlchemy URL works; the default is one SQLite file per strategy. SQLite files run in
+Any SQLAlchemy URL works; the default is one SQLite file per strategy. On PostgreSQL each
+strategy's ledger is a schema of its own, named after the strategy (:func:`ledger_url`), so
+the bots of several strategies share one database without seeing each other's rows; a bare
+``postgresql://`` URL (Freqtrade's ``db_url`` style) runs on psycopg 3, the driver of the
+``postgres`` extra. SQLite files run in
 WAL mode with ``synchronous=NORMAL``: readers (an operator command) never block the bot's
 writes, and a commit survives a crash of the process (only a power cut may lose the last
 commits, never corrupt the file). pysqlite's own transaction handling is switched off and
@@ -15,6 +19,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.pool import StaticPool
@@ -24,6 +29,8 @@ from freqtrade_feedback.exceptions import LedgerError
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 LEDGER_FILE = "ledger.sqlite"
 """The default ledger's file name inside the strategy's folder."""
+POSTGRES_EXTRA = "pip install 'freqtrade-feedback[postgres]'"
+"""What installs the PostgreSQL driver (psycopg 3) a ``postgresql://`` ledger needs."""
 
 
 def strategy_folder(user_data_dir: str | Path, strategy_name: str) -> Path:
@@ -55,7 +62,8 @@ def ledger_url(configured: str | None, user_data_dir: str | Path, strategy_name:
     """The ledger of a strategy's bot: ``configured`` (the ``feedback.ledger_url`` setting)
     when set, else the strategy's own SQLite file ``<user_data_dir>/feedback/<strategy>/``
     ``ledger.sqlite``, its folder created unless ``create`` is false (a command that only
-    reads must not create it).
+    reads must not create it). A PostgreSQL URL is the strategy's schema in that database
+    (:func:`in_schema`), unless the URL chooses a ``search_path`` itself.
 
     The one rule for where the ledger is: the bot writes there, every command reads there.
 
@@ -63,12 +71,53 @@ def ledger_url(configured: str | None, user_data_dir: str | Path, strategy_name:
     ...     "/user_data/feedback/My_Strategy/ledger.sqlite")
     True
     >>> ledger_url("postgresql://bot@db/feedback", "user_data", "S")
-    'postgresql://bot@db/feedback'
+    'postgresql://bot@db/feedback?options=-csearch_path%3D%22S%22'
+    >>> ledger_url("sqlite:////data/shared.sqlite", "user_data", "S")
+    'sqlite:////data/shared.sqlite'
     """
     if configured:
-        return configured
+        return in_schema(configured, schema_name(strategy_name))
     folder = (strategy_folder if create else strategy_path)(user_data_dir, strategy_name)
     return f"sqlite:///{(folder / LEDGER_FILE).resolve()}"
+
+
+def schema_name(strategy_name: str) -> str:
+    """The PostgreSQL schema of a strategy's ledger: its name as :func:`strategy_path` spells
+    the folder (case kept, unsafe characters as ``_``).
+
+    >>> schema_name("My Strategy"), schema_name("SampleStrategy")
+    ('My_Strategy', 'SampleStrategy')
+    """
+    return _UNSAFE.sub("_", strategy_name) or "_"
+
+
+def in_schema(url: str, schema: str) -> str:
+    """``url`` with PostgreSQL's ``search_path`` set to ``schema`` (libpq's ``options``
+    parameter, so the URL stays one any PostgreSQL client reads): every table the ledger
+    creates or reads is then in that schema. Other databases, and a URL whose ``options``
+    already set a ``search_path``, are returned unchanged.
+
+    Why a schema rather than a column: one ledger keeps one layout whatever the backend,
+    every unique key stays the natural one (a signal id is per strategy), and a schema is
+    what PostgreSQL grants, backs up (``pg_dump --schema``) and drops as one piece.
+
+    >>> in_schema("postgresql+psycopg://bot@db/ft?options=-cstatement_timeout%3D5000", "S")
+    'postgresql+psycopg://bot@db/ft?options=-cstatement_timeout%3D5000+-csearch_path%3D%22S%22'
+    >>> in_schema("postgresql://bot@db/ft?options=-csearch_path%3Dmine", "S")
+    'postgresql://bot@db/ft?options=-csearch_path%3Dmine'
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:  # Ledger() says what is wrong with it
+        return url
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    given = parsed.query.get("options", "")
+    options = " ".join(given) if isinstance(given, tuple) else given
+    if "search_path" in options:
+        return url
+    options = f'{options} -csearch_path="{schema}"'.strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def default_url(user_data_dir: str | Path, strategy_name: str) -> str:
@@ -100,12 +149,15 @@ def sqlite_file(url: str | URL) -> Path | None:
 
 
 def describe(url: str | URL) -> str:
-    """What a message calls the ledger: the file of an SQLite URL, else the URL, no password.
+    """What a message calls the ledger: the file of an SQLite URL, else the URL, no password
+    (its query readable: the schema a PostgreSQL ledger is in shows as ``search_path="S"``).
 
     >>> describe("sqlite:////data/ledger.sqlite"), describe("sqlite://")
     ('/data/ledger.sqlite', 'sqlite:// (in memory)')
     >>> describe("postgresql://bot:secret@db/feedback")
     'postgresql://bot:***@db/feedback'
+    >>> describe("postgresql://bot:secret@db/ft?options=-csearch_path%3D%22S%22")
+    'postgresql://bot:***@db/ft?options=-csearch_path="S"'
     """
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
@@ -113,7 +165,22 @@ def describe(url: str | URL) -> str:
         if name in ("", ":memory:"):
             return "sqlite:// (in memory)"
         return name.removeprefix("file:")
-    return url.render_as_string(hide_password=True)
+    shown = url.render_as_string(hide_password=True)
+    base, query = shown.partition("?")[::2]
+    return f"{base}?{unquote_plus(query)}" if query else base
+
+
+def with_driver(url: URL) -> URL:
+    """A bare ``postgresql://`` URL on psycopg 3, the ``postgres`` extra's driver (SQLAlchemy
+    2.0 would pick psycopg2, which we neither test nor install); other URLs as they are.
+    Freqtrade's own ``db_url`` examples use the same driver, so its URL style pastes here.
+
+    >>> with_driver(make_url("postgresql://bot@db/ft")).drivername
+    'postgresql+psycopg'
+    >>> with_driver(make_url("postgresql+psycopg2://bot@db/ft")).drivername
+    'postgresql+psycopg2'
+    """
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
 
 
 def _is_sqlite_memory(url: URL) -> bool:
@@ -142,8 +209,9 @@ def make_engine(url: str | URL) -> Engine:
     >>> make_engine("sqlite://").url.get_backend_name()
     'sqlite'
     """
-    url = make_url(url)
+    url = with_driver(make_url(url))
     if url.get_backend_name() != "sqlite":
+        # a connection the server dropped (a restart) is replaced at its next use
         return create_engine(url, pool_pre_ping=True)
     memory = _is_sqlite_memory(url)
     if memory:
@@ -191,6 +259,7 @@ def storage_errors(where: str, action: str) -> Iterator[None]:
 
 
 __all__ = [
-    "LEDGER_FILE", "cause", "default_url", "describe", "ledger_url", "make_engine",
-    "sqlite_file", "storage_errors", "strategy_folder", "strategy_path",
+    "LEDGER_FILE", "POSTGRES_EXTRA", "cause", "default_url", "describe", "in_schema",
+    "ledger_url", "make_engine", "schema_name", "sqlite_file", "storage_errors",
+    "strategy_folder", "strategy_path", "with_driver",
 ]

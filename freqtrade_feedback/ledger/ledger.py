@@ -21,7 +21,12 @@ from freqtrade_feedback.edge import Edge
 from freqtrade_feedback.exceptions import LedgerError
 from freqtrade_feedback.guard.states import GuardState, Transition, Trigger
 from freqtrade_feedback.ledger import queries
-from freqtrade_feedback.ledger.engine import describe, make_engine, storage_errors
+from freqtrade_feedback.ledger.engine import (
+    POSTGRES_EXTRA,
+    describe,
+    make_engine,
+    storage_errors,
+)
 from freqtrade_feedback.ledger.export import export_tables
 from freqtrade_feedback.ledger.records import Checkpoint, LearnStep
 from freqtrade_feedback.ledger.schema import prepare
@@ -93,9 +98,10 @@ def _engine(url: str | URL) -> Engine:
             f"sqlite:////path/to/ledger.sqlite or postgresql+psycopg://user:password@host/db."
         ) from error
     except ImportError as error:
+        fix = POSTGRES_EXTRA if error.name == "psycopg" else f"pip install {error.name}"
         raise LedgerError(
             f"The ledger {describe(url)} needs a database driver that is not installed "
-            f"({error}): install it in the bot's environment (pip install {error.name})."
+            f"({error}): install it in the bot's environment ({fix})."
         ) from error
 
 

@@ -11,6 +11,10 @@ A ledger records its ``schema_version`` in the ``feedback_meta`` table. Opening 
   ledger (a Freqtrade ``tradesv3.sqlite``, a text file): refusing is cheaper than a ledger
   silently written into someone else's tables.
 
+On PostgreSQL the ledger is the schema its URL's ``search_path`` names first (a strategy's
+own, see :func:`~freqtrade_feedback.ledger.engine.ledger_url`); a missing one is created
+with the tables, so the role needs ``CREATE`` on the database, or the schema made for it.
+
 Each migration is a small function of a connection, registered under the version it starts
 from (plain, reviewed SQL; freqtrade's 482 lines of string migrations show why there is one
 function per step and a test per function).
@@ -19,6 +23,7 @@ function per step and a test per function).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Final
 
@@ -30,7 +35,7 @@ from freqtrade_feedback.ledger.tables import Base, MetaRow
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The version this code reads and writes."""
 
 V2_COLUMNS: Final = {
@@ -43,6 +48,9 @@ outcome (a skipped signal is learned from it)."""
 V3_COLUMNS: Final = {"feedback_decisions": {"execution_cost": "FLOAT"}}
 """Version 3: the execution cost the gate charged in a decision's expected profit (the guard
 froze on evidence of our own impact)."""
+V4_WIDER: Final = {"feedback_outcomes": {"exit_reason": "VARCHAR(255)"}}
+"""Version 4: an exit reason as long as Freqtrade allows (255 characters, a custom exit's
+text; it was 64, which SQLite never enforced and PostgreSQL refused)."""
 
 
 def _adding(added: dict[str, dict[str, str]]) -> Callable[[Connection], None]:
@@ -59,9 +67,24 @@ def _adding(added: dict[str, dict[str, str]]) -> Callable[[Connection], None]:
     return migrate
 
 
+def _widening(wider: dict[str, dict[str, str]]) -> Callable[[Connection], None]:
+    """A migration that widens the columns of ``wider`` where lengths are enforced: SQLite
+    ignores a ``VARCHAR``'s length (and cannot alter a column), so there it changes nothing."""
+
+    def migrate(conn: Connection) -> None:
+        if conn.dialect.name == "sqlite":
+            return
+        for table, columns in wider.items():
+            for name, kind in columns.items():
+                conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE {kind}"))
+
+    return migrate
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _adding(V2_COLUMNS),
     2: _adding(V3_COLUMNS),
+    3: _widening(V4_WIDER),
 }
 """``from_version -> migrate(connection)``: brings a ledger from that version to the next.
 
@@ -74,6 +97,35 @@ _FIX: Final = "Point 'ledger_url' at a new file or an empty database, or move th
 
 def _not_a_ledger(where: str, why: str) -> LedgerError:
     return LedgerError(f"{where} is not a freqtrade-feedback ledger: {why}. {_FIX}")
+
+
+def _first_in_path(search_path: str) -> str | None:
+    """The first schema a ``search_path`` setting names (``"$user"`` skipped), unquoted as
+    PostgreSQL reads it: a quoted name as written, a bare one in lower case.
+
+    >>> _first_in_path('"My.Strat", public'), _first_in_path('"$user", Feedback')
+    ('My.Strat', 'feedback')
+    >>> _first_in_path('"$user"') is None
+    True
+    """
+    for quoted, bare in re.findall(r'\s*(?:"((?:[^"]|"")*)"|([^,\s]+))\s*,?', search_path):
+        name = quoted.replace('""', '"') if quoted else bare.lower()
+        if name != "$user":
+            return name
+    return None
+
+
+def _create_schema(conn: Connection) -> None:
+    """PostgreSQL: create the schema the connection's ``search_path`` names first when none
+    of its schemas exists (a strategy's first start), so the tables land in it."""
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.execute(text("SELECT current_schema()")).scalar() is not None:
+        return
+    name = _first_in_path(conn.execute(text("SHOW search_path")).scalar() or "")
+    if name is not None:
+        quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
 
 
 def _stored_version(conn: Connection, where: str) -> int | None:
@@ -120,14 +172,15 @@ def prepare(engine: Engine, where: str) -> int | None:
             with engine.begin() as conn:
                 return _upgrade(conn, where)
         except exc.DatabaseError as error:
-            if type(error) is not exc.DatabaseError:  # locked, read-only, constraint...
-                raise
+            if type(error) is not exc.DatabaseError or engine.dialect.name != "sqlite":
+                raise  # locked, read-only, constraint, a server's own error...
             # only the base class is SQLite's "file is not a database"
             raise _not_a_ledger(where, f"it is not a database ({error.orig})") from error
 
 
 def _upgrade(conn: Connection, where: str) -> int | None:
     """Create, migrate or accept, inside the caller's transaction; the version found."""
+    _create_schema(conn)
     version = _stored_version(conn, where)
     if version is not None and version > SCHEMA_VERSION:
         raise LedgerError(

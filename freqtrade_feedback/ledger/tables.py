@@ -136,7 +136,8 @@ class OutcomeRow(Base):
     win: Mapped[bool]
     weight: Mapped[float]
     status: Mapped[str] = mapped_column(String(32))
-    exit_reason: Mapped[str] = mapped_column(String(64))
+    exit_reason: Mapped[str] = mapped_column(String(255))
+    """As long as Freqtrade allows (``CUSTOM_TAG_MAX_LENGTH``): a custom exit's text."""
     reason: Mapped[str] = mapped_column(Text)
     closed_at: Mapped[datetime]
 
