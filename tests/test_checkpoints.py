@@ -1,6 +1,6 @@
 """CheckpointStore: atomic owner-only files, pruning, and loading only what the ledger vouches for
 (falling back, with one warning naming the file, past corrupted, truncated, swapped, foreign or
-missing files)."""
+missing files). The ledger that vouches for them runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ LOGGER = "freqtrade_feedback.ledger.checkpoint_store"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as opened:
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    """The ledger that vouches for the files, on SQLite and on PostgreSQL."""
+    with Ledger(ledger_url) as opened:
         yield opened
 
 

@@ -1,4 +1,5 @@
-"""One protocol of events: the loop in memory and the journal answer them alike."""
+"""One protocol of events: the loop in memory and the journal answer them alike (the
+journal's ledger on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -48,20 +49,21 @@ def _tell(events: FeedbackEvents, n: int) -> list[bool]:
     return taken
 
 
-def test_the_same_calls_to_a_loop_and_to_a_journal_decide_and_learn_the_same(tmp_path: Path):
+def test_the_same_calls_to_a_loop_and_to_a_journal_decide_and_learn_the_same(tmp_path: Path,
+                                                                             ledger_url: str):
     settings = FeedbackSettings(min_outcomes=5)
     loop = FeedbackLoop(settings)
-    journal = Journal(settings, Ledger(f"sqlite:///{tmp_path}/ledger.sqlite"), tmp_path)
+    journal = Journal(settings, Ledger(ledger_url), tmp_path)
     assert _tell(loop, 60) == _tell(journal, 60)
     assert loop.n_learned == journal.loop.n_learned == journal.ledger.counts()["learned"] > 0
     assert loop.decisions == journal.loop.decisions
 
 
 def test_a_repeated_report_gives_the_first_record_in_memory_and_none_from_the_ledger(
-    tmp_path: Path,
+    tmp_path: Path, ledger_url: str,
 ):
     settings = FeedbackSettings(min_outcomes=0)
-    journal = Journal(settings, Ledger(f"sqlite:///{tmp_path}/ledger.sqlite"), tmp_path)
+    journal = Journal(settings, Ledger(ledger_url), tmp_path)
     for events in (FeedbackLoop(settings), journal):
         signal = Signal("BTC/USDT", T0, features={"x": 1.0})
         events.on_signal(signal, now=T0)

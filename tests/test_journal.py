@@ -1,4 +1,6 @@
-"""The journal: every event in the ledger, exactly-once learning across restarts and crashes."""
+"""The journal: every event in the ledger, exactly-once learning across restarts and crashes,
+with the ledger on SQLite and on PostgreSQL (``ledger_url``: each test that takes it runs on
+both; the reference learners stay on SQLite, so the two backends are compared too)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from postgres import read_only
 
 from freqtrade_feedback import journal as journal_module
 from freqtrade_feedback.config import FeedbackSettings
@@ -80,8 +83,12 @@ def _settings(**overrides: object) -> FeedbackSettings:
     return FeedbackSettings(**params)  # type: ignore[arg-type]
 
 
-def _journal(folder: Path, settings: FeedbackSettings | None = None) -> Journal:
-    return Journal(settings or _settings(), Ledger(f"sqlite:///{folder}/ledger.sqlite"), folder)
+def _journal(folder: Path, settings: FeedbackSettings | None = None,
+             url: str | None = None) -> Journal:
+    """A journal with its checkpoints in ``folder`` and its ledger at ``url`` (by default an
+    SQLite file in ``folder``)."""
+    return Journal(settings or _settings(), Ledger(url or f"sqlite:///{folder}/ledger.sqlite"),
+                   folder)
 
 
 def _fingerprint(journal: Journal) -> list[tuple[str, int, list[float]]]:
@@ -108,55 +115,66 @@ def uninterrupted(stream, tmp_path_factory) -> Journal:
     return journal
 
 
-def test_every_event_is_recorded_and_each_outcome_learned_once(uninterrupted, stream):
-    counts = uninterrupted.ledger.counts()
-    taken = sum(d.take for d in uninterrupted.loop.decisions)
+@pytest.fixture
+def driven(ledger_url, stream, tmp_path) -> Journal:
+    """The stream delivered once, without interruption, to a journal on ``ledger_url``."""
+    journal = _journal(tmp_path, url=ledger_url)
+    drive(journal, stream)
+    return journal
+
+
+def test_every_event_is_recorded_and_each_outcome_learned_once(driven, uninterrupted, stream):
+    counts = driven.ledger.counts()
+    taken = sum(d.take for d in driven.loop.decisions)
     assert counts["signals"] == counts["decisions"] == len(stream)
     assert counts["outcomes"] == taken > 0
-    assert counts["learned"] == uninterrupted.loop.n_learned == taken
-    assert len(uninterrupted.ledger.learned_keys()) == taken
-    assert 0 < counts["checkpoints"] <= uninterrupted.settings.checkpoints_keep
+    assert counts["learned"] == driven.loop.n_learned == taken
+    assert len(driven.ledger.learned_keys()) == taken
+    assert 0 < counts["checkpoints"] <= driven.settings.checkpoints_keep
+    assert _fingerprint(driven) == _fingerprint(uninterrupted)  # whatever the backend
 
 
-def test_a_second_report_of_a_trade_is_ignored(uninterrupted, stream):
-    before = _fingerprint(uninterrupted)
+def test_a_second_report_of_a_trade_is_ignored(driven, stream):
+    before = _fingerprint(driven)
     signal = stream[0][0]
-    again = uninterrupted.on_trade_closed(signal.signal_id, trade_id=0, exit_order_id="x",
-                                          profit_ratio=-0.05, now=T0, pair=signal.pair)
+    again = driven.on_trade_closed(signal.signal_id, trade_id=0, exit_order_id="x",
+                                   profit_ratio=-0.05, now=T0, pair=signal.pair)
     assert again is None
-    assert _fingerprint(uninterrupted) == before
+    assert _fingerprint(driven) == before
 
 
-def test_restarts_at_every_point_rebuild_the_same_learner(uninterrupted, stream, tmp_path):
+def test_restarts_at_every_point_rebuild_the_same_learner(uninterrupted, stream, tmp_path,
+                                                          ledger_url):
     """Stop after k signals (no final checkpoint: as a crash), restart, deliver everything
     again: the learner ends exactly as the uninterrupted one, and nothing is learned twice."""
     for k in (1, 9, 23, 50, 77, 101, 140):
-        drive(_journal(tmp_path), stream, stop=k)
-    journal = _journal(tmp_path)
+        drive(_journal(tmp_path, url=ledger_url), stream, stop=k)
+    journal = _journal(tmp_path, url=ledger_url)
     drive(journal, stream)
     assert _fingerprint(journal) == _fingerprint(uninterrupted)
     assert journal.ledger.counts()["learned"] == uninterrupted.ledger.counts()["learned"]
 
 
 def test_a_corrupted_checkpoint_falls_back_and_replays_more(uninterrupted, stream, tmp_path,
-                                                           caplog):
-    drive(_journal(tmp_path), stream)
-    newest = tmp_path / CHECKPOINTS / _journal(tmp_path).ledger.checkpoints()[0].path
+                                                           caplog, ledger_url):
+    drive(_journal(tmp_path, url=ledger_url), stream)
+    checkpoint = _journal(tmp_path, url=ledger_url).ledger.checkpoints()[0]
+    newest = tmp_path / CHECKPOINTS / checkpoint.path
     newest.write_bytes(newest.read_bytes()[:-10])
-    restarted = _journal(tmp_path)
+    restarted = _journal(tmp_path, url=ledger_url)
     assert "Skipping the checkpoint" in caplog.text and newest.name in caplog.text
     assert _fingerprint(restarted) == _fingerprint(uninterrupted)
 
 
 def test_checkpoints_of_another_format_are_left_unread_and_the_ledger_is_learned_again(
-        uninterrupted, stream, tmp_path, caplog, monkeypatch):
+        uninterrupted, stream, tmp_path, caplog, monkeypatch, ledger_url):
     """A release with another checkpoint format (here: written under a bumped version) never
     unpickles the old files: one warning line, then every learned outcome from the ledger."""
     monkeypatch.setattr(journal_module, "CHECKPOINT_FORMAT", CHECKPOINT_FORMAT + 1)
-    drive(_journal(tmp_path), stream)
+    drive(_journal(tmp_path, url=ledger_url), stream)
     monkeypatch.undo()
     caplog.set_level(logging.INFO, "freqtrade_feedback")
-    restarted = _journal(tmp_path)
+    restarted = _journal(tmp_path, url=ledger_url)
     [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert f"checkpoint format {CHECKPOINT_FORMAT + 1}," in warning
     learned = uninterrupted.ledger.counts()["learned"]
@@ -164,12 +182,12 @@ def test_checkpoints_of_another_format_are_left_unread_and_the_ledger_is_learned
     assert _fingerprint(restarted) == _fingerprint(uninterrupted)
 
 
-def test_a_trade_open_across_a_restart_is_learned_when_it_closes(tmp_path):
+def test_a_trade_open_across_a_restart_is_learned_when_it_closes(tmp_path, ledger_url):
     settings = _settings(min_outcomes=0)
-    first = _journal(tmp_path, settings)
+    first = _journal(tmp_path, settings, ledger_url)
     signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
     assert first.on_signal(signal, now=T0).take
-    restarted = _journal(tmp_path, settings)  # the checkpoint, if any, predates the signal
+    restarted = _journal(tmp_path, settings, ledger_url)  # any checkpoint predates the signal
     assert restarted.loop.decision(signal.signal_id) is None
     outcome = restarted.on_trade_closed(signal.signal_id, trade_id=7, exit_order_id="e",
                                         profit_ratio=0.02, now=T0 + timedelta(hours=2))
@@ -177,8 +195,8 @@ def test_a_trade_open_across_a_restart_is_learned_when_it_closes(tmp_path):
     assert restarted.loop.learner_for("BTC/USDT").n_learned == 1
 
 
-def test_reconcile_learns_known_signals_once_and_records_unknown_ones(tmp_path):
-    journal = _journal(tmp_path, _settings(min_outcomes=0))
+def test_reconcile_learns_known_signals_once_and_records_unknown_ones(tmp_path, ledger_url):
+    journal = _journal(tmp_path, _settings(min_outcomes=0), ledger_url)
     signal = Signal("ETH/USDT", T0, features={"a": 0.5, "b": 0.5})
     journal.on_signal(signal, now=T0)
     later = T0 + timedelta(hours=3)
@@ -193,12 +211,12 @@ def test_reconcile_learns_known_signals_once_and_records_unknown_ones(tmp_path):
     assert journal.ledger.reconciled_trade_ids() == {1, 2}
 
 
-def test_a_ledger_that_cannot_be_written_learns_nothing_in_memory(tmp_path):
-    journal = _journal(tmp_path, _settings(min_outcomes=0))
+def test_a_ledger_that_cannot_be_written_learns_nothing_in_memory(tmp_path, ledger_url):
+    journal = _journal(tmp_path, _settings(min_outcomes=0), ledger_url)
     signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
     journal.on_signal(signal, now=T0)
     journal.ledger.close()
-    journal.ledger = Ledger(f"sqlite:///file:{tmp_path}/ledger.sqlite?mode=ro&uri=true")
+    journal.ledger = Ledger(read_only(ledger_url))
     with pytest.raises(LedgerError):
         journal.on_trade_closed(signal.signal_id, trade_id=1, exit_order_id="e",
                                 profit_ratio=0.01, now=T0 + timedelta(hours=1))
@@ -206,12 +224,12 @@ def test_a_ledger_that_cannot_be_written_learns_nothing_in_memory(tmp_path):
 
 
 def test_a_new_threshold_keeps_the_learner_and_a_new_learner_relearns_the_ledger(
-        uninterrupted, stream, tmp_path, caplog):
-    drive(_journal(tmp_path), stream)
-    stricter = _journal(tmp_path, _settings(threshold=0.7))
+        uninterrupted, stream, tmp_path, caplog, ledger_url):
+    drive(_journal(tmp_path, url=ledger_url), stream)
+    stricter = _journal(tmp_path, _settings(threshold=0.7), ledger_url)
     assert stricter.loop.settings.threshold == 0.7
     assert _fingerprint(stricter) == _fingerprint(uninterrupted)
-    tree = _journal(tmp_path, _settings(learner="hoeffding"))
+    tree = _journal(tmp_path, _settings(learner="hoeffding"), ledger_url)
     assert "learns again every outcome" in caplog.text
     learned = uninterrupted.ledger.counts()["learned"]
     assert sum(n for _, n, _ in _fingerprint(tree)) == learned
@@ -228,10 +246,9 @@ def test_open_puts_ledger_and_checkpoints_under_user_data(tmp_path):
     assert shared.ledger.where.endswith("shared.sqlite")
 
 
-def test_pending_shadow_outcomes_survive_a_restart_and_are_observed_once(tmp_path):
+def test_pending_shadow_outcomes_survive_a_restart_and_are_observed_once(tmp_path, ledger_url):
     barriers = Barriers({0: 0.01}, -0.02, max_candles=12, fee=0.001, timeframe_minutes=5)
     settings = _settings(guard=GuardSettings(enabled=True), min_outcomes=0)
-    ledger_url = f"sqlite:///{tmp_path}/ledger.sqlite"
     first = Journal(settings, Ledger(ledger_url), tmp_path,
                     shadows=ShadowFeed(barriers, ahead=False))
     signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
@@ -254,9 +271,9 @@ def test_pending_shadow_outcomes_survive_a_restart_and_are_observed_once(tmp_pat
     assert restarted.ledger.counts()["shadows"] == 1
 
 
-def test_guard_transitions_are_recorded(tmp_path):
+def test_guard_transitions_are_recorded(tmp_path, ledger_url):
     settings = _settings(guard=GuardSettings(enabled=True), min_outcomes=1)
-    journal = _journal(tmp_path, settings)
+    journal = _journal(tmp_path, settings, ledger_url)
     drive(journal, _stream(60, seed=3))
     journal.fire("manual_freeze", now=T0, reason="operator")
     signal = Signal("BTC/USDT", T0 + timedelta(days=2), features={"a": 0.0, "b": 0.0})
@@ -264,20 +281,21 @@ def test_guard_transitions_are_recorded(tmp_path):
     events = journal.ledger.guard_events(last=100)
     assert events and events[-1].reason == "operator"
     assert journal.ledger.guard_state().value == "frozen"  # type: ignore[union-attr]
-    assert _journal(tmp_path, settings).loop.guard_state == "frozen"  # checkpointed at once
+    assert _journal(tmp_path, settings, ledger_url).loop.guard_state == "frozen"  # at once
     (tmp_path / "feedback").mkdir()
     with pytest.raises(FeedbackError, match="guard is off"):
         _journal(tmp_path / "feedback", _settings(guard=GuardSettings(enabled=False))).fire(
             "manual_unfreeze", now=T0, reason="operator")
 
 
-def test_guard_settings_changed_across_a_restart_take_effect(tmp_path):
+def test_guard_settings_changed_across_a_restart_take_effect(tmp_path, ledger_url):
     """A restart with another guard cooldown: the guard restored from the checkpoint follows
     the new setting (it kept the checkpoint's and stayed frozen for 50 outcomes)."""
-    journal = _journal(tmp_path, _settings(guard=GuardSettings(enabled=True, cooldown=50)))
+    journal = _journal(tmp_path, _settings(guard=GuardSettings(enabled=True, cooldown=50)),
+                       ledger_url)
     journal.fire("manual_freeze", now=T0, reason="operator")  # checkpointed at once
     shorter = _settings(guard=GuardSettings(enabled=True, cooldown=2))
-    restarted = _journal(tmp_path, shorter)
+    restarted = _journal(tmp_path, shorter, ledger_url)
     supervisor = restarted.loop.supervisor
     assert supervisor is not None and restarted.loop.guard_state == "frozen"
     assert "cooldown=2," in supervisor.short_desc()
@@ -295,13 +313,14 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_journal import _journal, _stream, drive
 stream = _stream(480)
-journal = _journal(Path(sys.argv[1]))
+journal = _journal(Path(sys.argv[1]), url=sys.argv[2])
 drive(journal, stream, tick=lambda i: print(i, flush=True))
 """
 
 
-def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path):
-    """The real thing: a process killed with SIGKILL mid-work, 20 times, then run to the end.
+def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path, ledger_url):
+    """The real thing: a process killed with SIGKILL mid-work, 20 times, then run to the end,
+    on each backend (on PostgreSQL the server sees the connection die mid-transaction).
 
     Each run starts over from the first signal (a restarted bot is told everything again),
     and the driver reports each signal's index: each kill lands a few milliseconds after
@@ -320,7 +339,7 @@ def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path):
     points = sorted(rng.sample(range(5, 475), 20))
     progress = [0]
     for point in points:
-        process = subprocess.Popen([sys.executable, str(script), str(folder)],
+        process = subprocess.Popen([sys.executable, str(script), str(folder), ledger_url],
                                    stdout=subprocess.PIPE, text=True)
         assert process.stdout is not None
         for line in process.stdout:  # the signal index the driver is about to deliver
@@ -329,11 +348,11 @@ def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path):
         time.sleep(rng.uniform(0.0, 0.01))  # somewhere inside the next few events
         process.send_signal(signals.SIGKILL)
         process.wait()
-        with Ledger(f"sqlite:///{folder}/ledger.sqlite") as ledger:
+        with Ledger(ledger_url) as ledger:
             progress.append(ledger.counts()["outcomes"])
-    subprocess.run([sys.executable, str(script), str(folder)], check=True,
+    subprocess.run([sys.executable, str(script), str(folder), ledger_url], check=True,
                    stdout=subprocess.DEVNULL)
-    journal = _journal(folder)
+    journal = _journal(folder, url=ledger_url)
     total = uninterrupted.ledger.counts()["outcomes"]
     moved = sum(a < b < total for a, b in zip(progress, progress[1:], strict=False))
     assert moved >= 10, f"outcomes recorded after each kill: {progress[1:]} of {total}"
@@ -343,12 +362,13 @@ def test_sigkill_at_twenty_random_points_learns_each_outcome_once(tmp_path):
     assert counts["outcomes"] == total
 
 
-def test_settled_signals_leave_memory_before_a_checkpoint_but_open_trades_stay(tmp_path):
+def test_settled_signals_leave_memory_before_a_checkpoint_but_open_trades_stay(tmp_path,
+                                                                              ledger_url):
     """A weeks-long bot: signals older than the retention leave the loop (the ledger keeps
     them), an open trade's signal stays and is learned when it closes, learners are kept."""
     settings = _settings(min_outcomes=0, checkpoint_every=1,
                          guard=GuardSettings(enabled=True))
-    journal = _journal(tmp_path, settings)
+    journal = _journal(tmp_path, settings, ledger_url)
     stream = _stream(40)
     drive(journal, stream)
     opened = Signal("BTC/USDT", T0 - timedelta(days=1), features={"a": 1.0, "b": 0.0})
@@ -364,7 +384,7 @@ def test_settled_signals_leave_memory_before_a_checkpoint_but_open_trades_stay(t
     assert [o.signal_id for o in journal.loop.outcomes] == [fresh.signal_id]
     assert journal.loop.learner_for("BTC/USDT").n_learned == learned
     assert journal.ledger.counts()["signals"] == len(stream) + 2  # the ledger forgets nothing
-    restarted = _journal(tmp_path, settings)
+    restarted = _journal(tmp_path, settings, ledger_url)
     outcome = restarted.on_trade_closed(opened.signal_id, trade_id=1000, exit_order_id="z",
                                         profit_ratio=0.02, now=late)
     assert outcome is not None and outcome.learned

@@ -1,4 +1,10 @@
-"""The operator commands on a real ledger and a Freqtrade-shaped trade database."""
+"""The operator commands on a real ledger and a Freqtrade-shaped trade database.
+
+``any_bot`` is a bot whose ledger is the strategy's SQLite file, then one whose
+``feedback.ledger_url`` is a PostgreSQL database (the strategy's schema in it): the commands
+that read or move a ledger wherever it is (status, freeze, unfreeze, export) run on both;
+``bot`` is the SQLite one, for what only a file has (its path, reset moving its folder).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from freqtrade_feedback.cli import reset
 from freqtrade_feedback.cli.main import main
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.journal import Journal
+from freqtrade_feedback.ledger.engine import describe, ledger_url
 
 STRATEGY = "OpStrategy"
 FEEDBACK = {"min_outcomes": 5, "checkpoint_every": 7, "guard": {"enabled": True}}
@@ -37,6 +44,8 @@ class Bot:
     trades_db: Path
     counts: dict[str, int]
     guard_state: str
+    feedback: dict[str, Any]
+    """The config's ``"feedback"`` section (with the ledger_url of a bot on PostgreSQL)."""
 
     @property
     def folder(self) -> Path:
@@ -67,14 +76,15 @@ def _trades(path: Path, closed_ids: list[int], open_ids: list[int]) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def bot(tmp_path: Path) -> Bot:
+def _bot(tmp_path: Path, url: str | None = None) -> Bot:
+    """A bot after a few hours, its ledger the strategy's file or at ``url``."""
+    feedback = FEEDBACK if url is None else {**FEEDBACK, "ledger_url": url}
     user_data = tmp_path / "user_data"
     trades_db = tmp_path / "tradesv3.dryrun.sqlite"
     config = _write_config(tmp_path / "config.json", strategy=STRATEGY,
                            user_data_dir=str(user_data), dry_run=True,
-                           db_url=f"sqlite:///{trades_db}", feedback=FEEDBACK)
-    journal = Journal.open(load_settings(FEEDBACK), user_data, STRATEGY)
+                           db_url=f"sqlite:///{trades_db}", feedback=feedback)
+    journal = Journal.open(load_settings(feedback), user_data, STRATEGY)
     drive(journal, _stream(40))
     counts, state = journal.ledger.counts(), journal.loop.guard_state
     recorded = sorted(journal.ledger.reconciled_trade_ids())
@@ -82,7 +92,18 @@ def bot(tmp_path: Path) -> Bot:
     assert len(recorded) >= 2 and UNRECORDED_TRADE not in recorded
     _trades(trades_db, closed_ids=[*recorded[:2], UNRECORDED_TRADE],
             open_ids=[UNRECORDED_TRADE + 1])
-    return Bot(config, user_data, trades_db, counts, state)
+    return Bot(config, user_data, trades_db, counts, state, feedback)
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Bot:
+    return _bot(tmp_path)
+
+
+@pytest.fixture
+def any_bot(tmp_path: Path, ledger_url: str) -> Bot:
+    """The bot with its ledger in the strategy's SQLite file, then in PostgreSQL."""
+    return _bot(tmp_path, None if ledger_url.startswith("sqlite") else ledger_url)
 
 
 def _json(capsys: pytest.CaptureFixture, *args: str) -> dict[str, Any]:
@@ -91,7 +112,8 @@ def _json(capsys: pytest.CaptureFixture, *args: str) -> dict[str, Any]:
     return json.loads(capsys.readouterr().out)
 
 
-def test_status_counts_the_ledger_and_the_trades_it_has_not_seen(bot: Bot, capsys) -> None:
+def test_status_counts_the_ledger_and_the_trades_it_has_not_seen(any_bot: Bot, capsys) -> None:
+    bot = any_bot
     status = _json(capsys, "--config", str(bot.config))
     assert status["signals"] == status["decisions"] == 40
     assert status["outcomes_recorded"] == bot.counts["outcomes"] > 0
@@ -102,19 +124,25 @@ def test_status_counts_the_ledger_and_the_trades_it_has_not_seen(bot: Bot, capsy
     assert status["guard_state"] == bot.guard_state == "learning"
     assert status["first_learned_at"] <= status["last_learned_at"]
     assert status["newest_checkpoint_at"] is not None and status["warnings"] == []
-    assert status["ledger"] == str((bot.folder / "ledger.sqlite").resolve())
+    if "ledger_url" in bot.feedback:  # the strategy's schema in that database
+        where = describe(ledger_url(bot.feedback["ledger_url"], bot.user_data, STRATEGY))
+        assert status["ledger"] == where and where.endswith(f'search_path="{STRATEGY}"')
+    else:
+        assert status["ledger"] == str((bot.folder / "ledger.sqlite").resolve())
 
 
-def test_status_prints_tables(bot: Bot, capsys) -> None:
-    assert main(["status", "--config", str(bot.config)]) == 0
+def test_status_prints_tables(any_bot: Bot, capsys) -> None:
+    assert main(["status", "--config", str(any_bot.config)]) == 0
     out = capsys.readouterr().out
     assert "Guard state" in out and "learning" in out and "guard events" in out
     assert "Closed trades (Freqtrade)" in out
 
 
-def test_several_configs_are_merged_as_freqtrade_does(bot: Bot, tmp_path: Path, capsys) -> None:
+def test_several_configs_are_merged_as_freqtrade_does(any_bot: Bot, tmp_path: Path,
+                                                      capsys) -> None:
+    bot = any_bot
     base = _write_config(tmp_path / "base.json", user_data_dir=str(bot.user_data),
-                         dry_run=True, feedback=FEEDBACK)
+                         dry_run=True, feedback=bot.feedback)
     extra = _write_config(tmp_path / "extra.json", strategy=STRATEGY,
                           db_url=f"sqlite:///{bot.trades_db}")
     status = _json(capsys, "--config", str(base), "--config", str(extra))
@@ -144,14 +172,15 @@ def test_db_url_on_the_command_line_wins_over_the_config(
     assert status["closed_trades"] == 3 and status["trades_db"] == str(bot.trades_db)
 
 
-def test_freeze_and_unfreeze_move_the_guard(bot: Bot, capsys, caplog) -> None:
+def test_freeze_and_unfreeze_move_the_guard(any_bot: Bot, capsys, caplog) -> None:
+    bot = any_bot
     config = ["--config", str(bot.config)]
     assert main(["freeze", *config, "--reason", "exchange incident"]) == 0
     assert "learning -> frozen" in capsys.readouterr().out
     status = _json(capsys, *config)
     assert status["guard_state"] == "frozen" and status["guard_reason"] == "exchange incident"
     assert status["last_guard_events"][-1]["trigger"] == "manual_freeze"
-    restarted = Journal.open(load_settings(FEEDBACK), bot.user_data, STRATEGY)
+    restarted = Journal.open(load_settings(bot.feedback), bot.user_data, STRATEGY)
     assert restarted.loop.guard_state == "frozen"  # the bot's next start keeps it
     restarted.ledger.close()
 
@@ -162,18 +191,19 @@ def test_freeze_and_unfreeze_move_the_guard(bot: Bot, capsys, caplog) -> None:
 
 
 def test_without_a_guard_status_says_off_and_freeze_exits_1(
-    bot: Bot, tmp_path: Path, capsys, caplog
+    any_bot: Bot, tmp_path: Path, capsys, caplog
 ) -> None:
     config = _write_config(tmp_path / "c.json", strategy=STRATEGY,
-                           user_data_dir=str(bot.user_data),
-                           feedback={**FEEDBACK, "guard": {"enabled": False}})
+                           user_data_dir=str(any_bot.user_data),
+                           feedback={**any_bot.feedback, "guard": {"enabled": False}})
     assert _json(capsys, "--config", str(config))["guard_state"] == "off"
     assert main(["freeze", "--config", str(config)]) == 1
     assert "guard is off" in caplog.text
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_export_writes_every_table(bot: Bot, tmp_path: Path, capsys, fmt: str) -> None:
+def test_export_writes_every_table(any_bot: Bot, tmp_path: Path, capsys, fmt: str) -> None:
+    bot = any_bot
     out = tmp_path / "out"
     assert main(["export", "--config", str(bot.config), "--format", fmt,
                  "--out", str(out)]) == 0
@@ -185,9 +215,9 @@ def test_export_writes_every_table(bot: Bot, tmp_path: Path, capsys, fmt: str) -
     assert len(read(out / f"feedback_learn_steps.{fmt}")) == bot.counts["learned"]
 
 
-def test_export_defaults_to_the_strategy_folder(bot: Bot, capsys) -> None:
-    assert main(["export", "--config", str(bot.config)]) == 0
-    (folder,) = bot.folder.glob("export-*")
+def test_export_defaults_to_the_strategy_folder(any_bot: Bot, capsys) -> None:
+    assert main(["export", "--config", str(any_bot.config)]) == 0
+    (folder,) = any_bot.folder.glob("export-*")
     assert len(pd.read_csv(folder / "feedback_signals.csv")) == 40
 
 
