@@ -5,6 +5,10 @@ the learner of a run that was never interrupted.
 One pair over two days of real 5m candles (a few trades) keeps it near two minutes: each
 restart pays Freqtrade's start-up. Without ``../shared/data`` it runs on two days of the
 project's synthetic market that hold a few trades too.
+
+It runs once with the ledger in the strategy's SQLite file and once with ``feedback.ledger_url``
+on a PostgreSQL server (killed bots leave the server with connections cut mid-transaction);
+both are compared with one uninterrupted run on SQLite.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import signal as signals
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,49 @@ run_replay(json.loads(open(config).read()), datadir, {timerange!r}, "FeedbackSam
            "sqlite:///" + db, strategy_path=strategies, user_data_dir=user_data,
            on_candle=lambda done, total, candle: print(int(candle.timestamp()), flush=True))
 """
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The uninterrupted run: its candles' open times, closed trades and learner."""
+
+    stamps: list[int]
+    trades: int
+    fingerprint: list[tuple[int, list[float]]]
+
+
+def _config(tmp_path: Path, ledger_url: str | None) -> tuple[Path, dict[str, Any]]:
+    """The sample config on ETH/USDT alone, its ledger at ``ledger_url`` (None: the
+    strategy's SQLite file); the file and its content."""
+    config = json.loads(CONFIG.read_text(encoding="utf-8"))
+    config["exchange"]["pair_whitelist"] = ["ETH/USDT"]
+    if ledger_url is not None:
+        config["feedback"]["ledger_url"] = ledger_url
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path, config
+
+
+def _driver(tmp_path: Path) -> Path:
+    script = tmp_path / "driver.py"
+    timerange = TIMERANGE if real_data() else SYNTHETIC_TIMERANGE
+    script.write_text(_DRIVER.format(timerange=timerange), encoding="utf-8")
+    return script
+
+
+@pytest.fixture(scope="module")
+def reference(candles_5m: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """One uninterrupted replay (ledger on SQLite), the yardstick of both backends."""
+    folder = tmp_path_factory.mktemp("whole")
+    config_path, config = _config(folder, None)
+    whole_data = folder / "user_data"
+    whole_data.mkdir()
+    process = _run(_driver(folder), config_path, candles_5m, folder / "whole.sqlite", whole_data)
+    stamps = [int(s) for s in process.communicate()[0].split()]
+    journal = _journal(whole_data, config)
+    trades = journal.ledger.counts()["outcomes"]
+    assert trades >= 2, "too few trades in the range to compare learners"
+    return Reference(stamps, trades, _fingerprint(journal))
 
 
 def _run(script: Path, config: Path, datadir: Path, db: Path, user_data: Path
@@ -63,22 +111,14 @@ def _fingerprint(journal: Journal) -> list[tuple[int, list[float]]]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_twenty_points_learns_each_closed_trade_once(candles_5m: Path,
-                                                                 tmp_path: Path) -> None:
-    config = json.loads(CONFIG.read_text(encoding="utf-8"))
-    config["exchange"]["pair_whitelist"] = ["ETH/USDT"]
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    script = tmp_path / "driver.py"
-    timerange = TIMERANGE if real_data() else SYNTHETIC_TIMERANGE
-    script.write_text(_DRIVER.format(timerange=timerange), encoding="utf-8")
-    whole, killed = tmp_path / "whole.sqlite", tmp_path / "killed.sqlite"
-    whole_data, killed_data = tmp_path / "whole_user_data", tmp_path / "killed_user_data"
-    whole_data.mkdir()
-    killed_data.mkdir()  # each run has its ledger in its own user_data
-    stamps = [int(s) for s in
-              _run(script, config_path, candles_5m, whole, whole_data).communicate()[0].split()]
-    total = len(stamps)
+def test_sigkill_at_twenty_points_learns_each_closed_trade_once(
+        reference: Reference, candles_5m: Path, tmp_path: Path, ledger_url: str) -> None:
+    url = None if ledger_url.startswith("sqlite") else ledger_url  # SQLite: the default file
+    config_path, config = _config(tmp_path, url)
+    script = _driver(tmp_path)
+    killed, killed_data = tmp_path / "killed.sqlite", tmp_path / "killed_user_data"
+    killed_data.mkdir()  # the run has its ledger in its own user_data (or its database)
+    stamps, total = reference.stamps, len(reference.stamps)
 
     rng = random.Random(5)
     points = sorted(rng.sample(range(3, total - 3), 20))
@@ -93,11 +133,10 @@ def test_sigkill_at_twenty_points_learns_each_closed_trade_once(candles_5m: Path
         process.wait()
     _run(script, config_path, candles_5m, killed, killed_data).communicate()
 
-    reference, resumed = _journal(whole_data, config), _journal(killed_data, config)
-    trades = reference.ledger.counts()["outcomes"]
-    assert trades >= 2, "too few trades in the range to compare learners"
+    resumed = _journal(killed_data, config)
+    trades = reference.trades
     print(f"{trades} trades, {total} candles, kills after candles {points}")
     counts = resumed.ledger.counts()
     assert counts["outcomes"] == counts["learned"] == trades
     assert len(resumed.ledger.learned_keys()) == trades
-    assert _fingerprint(resumed) == _fingerprint(reference)
+    assert _fingerprint(resumed) == reference.fingerprint
