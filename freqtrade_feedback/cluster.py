@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 EXTRA = "pip install 'freqtrade-feedback[dask]'"
-CONNECT_TIMEOUT = 20.0
+CONNECT_TIMEOUT = 10.0
 """Seconds to wait for the scheduler, and for at least one worker, before giving up."""
 
 
@@ -93,7 +93,7 @@ def connect(address: ClusterAddress, *, verbose: bool = False) -> Iterator[Clien
         logging.getLogger("distributed").setLevel(logging.WARNING)
     if address.scheduler is None:
         with (distributed.LocalCluster(n_workers=address.workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=None) as local,
+                                       processes=True, dashboard_address=":0") as local,
               distributed.Client(local) as client):
             yield client
         return

@@ -68,6 +68,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="measure what the bias lab's verdict (every scenario and policy "
                         "at 200 seeds) costs: CPU seconds per seed, and the estimated wall "
                         "time on two idle cores (target <= 10 minutes)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="measure what a Dask cluster buys compare: one fixed study "
+                        "(2 folds x 5 epochs x 3 variants, timerange default "
+                        "20240101-20240301) with --jobs 1, --jobs 2 and --cluster local:2, "
+                        "wall time ratios and whether the rows are identical")
     parser.add_argument("--value", action="store_true",
                         help="what the gate is worth: backtest three strategies on the dev set "
                         "(primary alone, the old rule, the new default, guarded, a placebo) and "
@@ -191,12 +196,34 @@ def run_lab(args: argparse.Namespace) -> int:
         f"{minutes:.1f} min; target <= {lab.TARGET_MINUTES:.0f} min: {verdict}")
 
 
+def run_cluster(args: argparse.Namespace) -> int:
+    from freqtrade_feedback.benchmarks import cluster
+
+    say = Console(stderr=True).print
+    with restored_log_levels():
+        rows = cluster.measure(merged_config(args), Path(args.datadir), args.pairs,
+                               args.timeframe, args.timerange, args.strategy_path, say)
+    dask = rows["Dask, --cluster local:2"]
+    same = all(row["same_rows"] for row in rows.values())
+    return _report(
+        args, {"ways": rows, "expected_ratio": cluster.EXPECTED, "same_rows": same},
+        f"compare on {' '.join(args.pairs)} {args.timeframe}, {' '.join(cluster.BUDGET)} "
+        f"({dask['tasks']} rows)",
+        ("Way", "Seconds", "Ratio to --jobs 1", "Same rows"),
+        ((name, f"{row['seconds']:.1f}", f"{row['ratio']:.3f}", "yes" if row["same_rows"]
+          else "NO") for name, row in rows.items()),
+        f"local:2 / --jobs 1: {dask['ratio']:.3f} (about {cluster.EXPECTED} expected on two "
+        f"idle cores); rows identical in every way: {'yes' if same else 'NO'}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.value:
         return run_value(args)
     if args.lab:
         return run_lab(args)
     _cost_defaults(args)
+    if args.cluster:
+        return run_cluster(args)
     if args.hyperopt:
         return run_hyperopt(args)
     if args.journal:
