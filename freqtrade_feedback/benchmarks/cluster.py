@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -47,8 +48,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def measure(config: dict[str, Any], datadir: Path, pairs: Sequence[str], timeframe: str,
             timerange: str | None, strategy_path: str | None,
             say: Callable[[str], None] = lambda _: None) -> dict[str, dict[str, Any]]:
-    """Each way's wall time, ratio to the baseline, and whether its rows equal the
-    baseline's."""
+    """Each way's wall time, ratio to the baseline, whether its rows equal the baseline's,
+    and the machine's 1-minute load average when it ended (above 2, other work shared the
+    cores and the ratios say little)."""
     command = [str(Path(sys.executable).parent / "freqtrade-feedback"), "compare"]
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="ff-bench-cluster-") as tmp:
@@ -74,7 +76,7 @@ def measure(config: dict[str, Any], datadir: Path, pairs: Sequence[str], timefra
             found = _rows(out / "compare.csv")
             reference = found if reference is None else reference
             rows[name] = {"seconds": seconds, "tasks": len(found),
-                          "same_rows": found == reference}
+                          "same_rows": found == reference, "load": os.getloadavg()[0]}
     for row in rows.values():
         row["ratio"] = row["seconds"] / rows[BASELINE]["seconds"]
     return rows

@@ -209,9 +209,9 @@ def run_cluster(args: argparse.Namespace) -> int:
         args, {"ways": rows, "expected_ratio": cluster.EXPECTED, "same_rows": same},
         f"compare on {' '.join(args.pairs)} {args.timeframe}, {' '.join(cluster.BUDGET)} "
         f"({dask['tasks']} rows)",
-        ("Way", "Seconds", "Ratio to --jobs 1", "Same rows"),
+        ("Way", "Seconds", "Ratio to --jobs 1", "Same rows", "Load at end"),
         ((name, f"{row['seconds']:.1f}", f"{row['ratio']:.3f}", "yes" if row["same_rows"]
-          else "NO") for name, row in rows.items()),
+          else "NO", f"{row['load']:.1f}") for name, row in rows.items()),
         f"local:2 / --jobs 1: {dask['ratio']:.3f} (about {cluster.EXPECTED} expected on two "
         f"idle cores); rows identical in every way: {'yes' if same else 'NO'}")
 

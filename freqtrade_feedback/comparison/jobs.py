@@ -21,6 +21,7 @@ kept once, by job key.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -88,8 +89,6 @@ def _bars() -> Iterator[_Bars]:
 
 def _run_here(jobs: Sequence[Job], workers: int, bars: _Bars, *, verbose: bool, fresh: bool,
               then: FollowUp | None) -> dict[str, Any]:
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
     results: dict[str, Any] = {}
     with (context.Manager() as manager,
