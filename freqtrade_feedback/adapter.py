@@ -10,7 +10,9 @@ so the adapter pickles on its own: hyperopt sends it to its workers inside the s
 It holds no logic of its own beyond the translation, the per-run reset and the error fence:
 an exception escaping ``confirm_trade_entry`` would make Freqtrade take the trade silently
 (``strategy_safe_wrapper(default_retval=True)``), so every entry point here catches, logs
-once and applies the configured fallback.
+once and applies the configured fallback. A ledger that stops taking writes (its database
+server restarted, say) is one warning whatever it hit, said again only after it came back;
+the journal keeps what the ledger refused meanwhile and delivers it then.
 
 Callback map (see ``docs/how-it-works.md``)::
 
@@ -48,7 +50,7 @@ from pandas import DataFrame
 from freqtrade_feedback import runs
 from freqtrade_feedback.config import FeedbackSettings, load_settings
 from freqtrade_feedback.events import FeedbackEvents
-from freqtrade_feedback.exceptions import FeedbackError
+from freqtrade_feedback.exceptions import FeedbackError, LedgerError
 from freqtrade_feedback.feature_sets import add_feature_sets, informative_pairs
 from freqtrade_feedback.features import (
     FeatureTable,
@@ -82,6 +84,8 @@ PLOTTED_MODES = (*TRADE_MODES, RunMode.PLOT)
 """Run modes that score every analyzed row for the plot; simulations leave NaN (speed)."""
 DEFAULT_FEE = 0.001
 """Fee per side for shadow outcomes when the config sets none (Binance spot's default)."""
+LEDGER_DOWN = "ledger"
+"""Warn-once key of every ledger failure while the bot runs: one warning per outage."""
 
 
 def settings_of(strategy: IStrategy) -> FeedbackSettings:
@@ -283,24 +287,35 @@ class FeedbackAdapter:
             self._warned.clear()  # once per run: a backtest, or a hyperopt epoch in any worker
             self._new_run = False
         if self._shadows is not None and self._shadows.waiting:
+            refused: LedgerError | None = None
             try:
                 for shadow in self._shadows.release(now=now):
-                    self._events.on_shadow(shadow.signal_id, profit_ratio=shadow.profit_ratio,
-                                           now=now, pair=shadow.pair)
+                    try:
+                        self._events.on_shadow(shadow.signal_id, now=now, pair=shadow.pair,
+                                               profit_ratio=shadow.profit_ratio)
+                    except LedgerError as error:  # kept by the journal: the next go on
+                        refused = error
                 self._report_transitions(strategy)
+                if refused is not None:
+                    raise refused
             except Exception as error:  # the fence: a guard failure never touches trading
-                self._warn(strategy, f"shadow:{type(error).__name__}", "shadow outcomes not "
-                           "recorded: %r", error)
+                self._fence(strategy, "shadow", "shadow outcomes not recorded", error)
 
     def bot_loop_start(self, strategy: IStrategy, now: datetime) -> None:
-        """Every candle: the tick, then a checkpoint when one is due (dry-run and live)."""
+        """Every candle: the tick, then the journal's upkeep (what the ledger refused delivered
+        again, a checkpoint when one is due) in dry-run and live."""
         self.tick(strategy, now)
-        if self._journal is not None:
+        journal = self._journal
+        if journal is not None:
             try:
-                self._journal.maintain(now=now)
+                journal.maintain(now=now)
             except Exception as error:  # the fence: the ledger keeps every step to replay
-                self._warn(strategy, "checkpoint", "checkpoint not written (%r); the next "
-                           "start learns again from the ledger", error)
+                self._fence(strategy, "checkpoint", "checkpoint not written; the next start "
+                            "learns again from the ledger", error)
+            if LEDGER_DOWN in self._warned and journal.ledger_error is None:
+                logger.info("freqtrade-feedback: the ledger %s takes writes again; the gate "
+                            "decides again", journal.ledger.where)
+                self._warned.discard(LEDGER_DOWN)  # the next outage is said again
 
     def cleanup(self, strategy: IStrategy) -> None:
         """Bot shutdown: the last checkpoint, and the ledger closed (dry-run and live)."""
@@ -310,8 +325,8 @@ class FeedbackAdapter:
         try:
             journal.checkpoint(now=datetime.now(UTC))
         except Exception as error:  # the fence: the ledger keeps every step to replay anyway
-            self._warn(strategy, "checkpoint", "no checkpoint at shutdown (%r); the next start "
-                       "learns again from the ledger", error)
+            self._fence(strategy, "checkpoint", "no checkpoint at shutdown; the next start "
+                        "learns again from the ledger", error)
         journal.ledger.close()
 
     def _report_transitions(self, strategy: IStrategy) -> None:
@@ -428,8 +443,7 @@ class FeedbackAdapter:
             signal = self.signal(strategy, pair, now, side, tag)
             decision = self._events.on_signal(signal, now=now)
         except Exception as error:  # the fence: Freqtrade would take the trade silently
-            self._warn(strategy, f"decide:{type(error).__name__}", "gate failed on %s: %r; "
-                       "fallback '%s' applied", pair, error, self.loop.settings.fallback)
+            self._fence(strategy, "decide", f"gate failed on {pair}", error)
             sid = Signal(pair, self._signal_candle(now), side).signal_id
             return self.loop.error_decision(sid, now=now)
         if self._shadows is not None:
@@ -482,8 +496,8 @@ class FeedbackAdapter:
             elif (not trade.is_open) or math.isclose(order.safe_amount_after_fee, trade.amount):
                 self.trade_closed(strategy, pair, trade, order, now)
         except Exception as error:  # the fence: never let a learning error touch trading
-            self._warn(strategy, f"fill:{type(error).__name__}", "outcome of trade %s on %s "
-                       "not recorded: %r", getattr(trade, "id", "?"), pair, error)
+            self._fence(strategy, "fill", f"outcome of trade {getattr(trade, 'id', '?')} on "
+                        f"{pair} not recorded", error)
 
     def trade_closed(self, strategy: IStrategy, pair: str, trade: Trade, order: Order,
                      now: datetime) -> None:
@@ -499,6 +513,21 @@ class FeedbackAdapter:
             exit_reason=str(trade.exit_reason or ""), pair=pair, trade_id=trade.id,
             exit_order_id=str(order.order_id))
         self._report_transitions(strategy)
+
+    def _fence(self, strategy: IStrategy, kind: str, what: str, error: Exception) -> None:
+        """Say once what an exception at a fence cost: once per ``kind`` and exception type,
+        and once for every ledger failure, whatever it hit (the database is gone or refuses
+        writes: each event would say the same), until the ledger takes writes again."""
+        fallback = self.loop.settings.fallback
+        if isinstance(error, LedgerError):
+            self._warn(strategy, LEDGER_DOWN, "%s: %r; fallback '%s' applied to every signal "
+                       "until the ledger takes writes again, and the outcomes it refused "
+                       "meanwhile are recorded (and learned) then", what, error, fallback)
+        elif kind == "decide":
+            self._warn(strategy, f"{kind}:{type(error).__name__}", "%s: %r; fallback '%s' "
+                       "applied", what, error, fallback)
+        else:
+            self._warn(strategy, f"{kind}:{type(error).__name__}", "%s: %r", what, error)
 
     def _warn(self, strategy: IStrategy, key: str, message: str, *args: Any) -> None:
         """Log a warning once per key (Freqtrade's log_once is muted during backtests) and, in

@@ -14,6 +14,13 @@ reconciliation) and learned then; a crash after it leaves the step in the ledger
 restart learns it again from there, and a second report of the same key is ignored. Either
 way each outcome is learned once by the learner that survives.
 
+**The ledger gone for a while** (a database server restarted, a full disk): every event
+raises ``LedgerError`` (the adapter then applies its fallback and says so once), the loop
+goes back to what the ledger holds, and a closed trade or shadow outcome the ledger refused
+is kept in memory and delivered again by :meth:`Journal.maintain` (every iteration of the
+bot) until the ledger takes it: learning resumes when the ledger is back, without waiting
+for a restart, and each outcome is still learned once.
+
 What a restart does not rebuild: the guard's detectors and champion are restored as of the last
 checkpoint (its learning steps rebuild the learners, not the detectors' evidence), and pending
 shadow outcomes live in the adapter's shadow book. ``checkpoint_every=1`` makes both exact.
@@ -23,11 +30,13 @@ is never unpickled: the restart learns every step the ledger holds, and says so 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from freqtrade_feedback.config import FeedbackSettings
 from freqtrade_feedback.exceptions import FeedbackError, LedgerError
@@ -144,6 +153,12 @@ class Journal:
         self.shadows = shadows
         self._since_checkpoint = 0
         self._last_transition: Transition | None = None
+        self._unrecorded: dict[str, tuple[str, dict[str, Any]]] = {}
+        """Reports the ledger refused, by key: the event and its arguments, to deliver again."""
+        self._stale = False
+        """The loop may hold what the ledger refused and could not be rebuilt yet."""
+        self.ledger_error: LedgerError | None = None
+        """The ledger's last refusal, until a write commits again (``None``: all is well)."""
         self.restore()
 
     @property
@@ -202,22 +217,19 @@ class Journal:
     def on_signal(self, signal: Signal, *, now: datetime) -> Decision:
         """Decide on a signal and record both; a signal decided before a restart keeps the
         decision the ledger recorded for it."""
-        known = self.loop.decision(signal.signal_id)
-        if known is not None:
-            return known
-        recorded = self.ledger.signal(signal.signal_id)
-        if recorded is not None:
-            self.loop.adopt(*recorded)
-            return recorded[1]
-        decision = self.loop.on_signal(signal, now=now)
-        try:
-            with self.ledger.transaction():
+        with self._recording():
+            known = self.loop.decision(signal.signal_id)
+            if known is not None:
+                return known
+            recorded = self.ledger.signal(signal.signal_id)
+            if recorded is not None:
+                self.loop.adopt(*recorded)
+                return recorded[1]
+            decision = self.loop.on_signal(signal, now=now)
+            with self._committing():  # the caller's fallback decides; ours is forgotten
                 self.ledger.record_signal(signal)
                 self.ledger.record_decision(decision)
                 self._record_transitions()
-        except LedgerError:
-            self._rewind()  # the caller's fallback decides; the loop must not remember ours
-            raise
         return decision
 
     def on_trade_closed(
@@ -233,19 +245,23 @@ class Journal:
     ) -> RealizedOutcome | None:
         """Record a closed trade and learn from it, once: ``None`` if its key was recorded
         before (a replayed callback, or a trade reconciled already). The key is the trade and
-        its closing order: both are required here."""
+        its closing order: both are required here. A report the ledger refuses is delivered
+        again by :meth:`maintain`."""
         if trade_id is None or exit_order_id is None:
             raise ValueError("The journal keys a closed trade by its trade_id and "
                              f"exit_order_id. Got {trade_id!r} and {exit_order_id!r}.")
         key = realized_key(trade_id, exit_order_id)
-        if self.ledger.has_outcome(key):
-            return None
-        if self.loop.decision(signal_id) is None:
-            recorded = self.ledger.signal(signal_id)
-            if recorded is not None:
-                self.loop.adopt(*recorded)
-        try:
-            with self.ledger.transaction():
+        report = {"signal_id": signal_id, "profit_ratio": profit_ratio, "now": now,
+                  "exit_reason": exit_reason, "pair": pair, "trade_id": trade_id,
+                  "exit_order_id": exit_order_id}
+        with self._recording(key, ("on_trade_closed", report)):
+            if self.ledger.has_outcome(key):
+                return None
+            if self.loop.decision(signal_id) is None:
+                recorded = self.ledger.signal(signal_id)
+                if recorded is not None:
+                    self.loop.adopt(*recorded)
+            with self._committing():
                 outcome = self.loop.on_trade_closed(
                     signal_id, profit_ratio=profit_ratio, now=now, exit_reason=exit_reason,
                     trade_id=trade_id, pair=pair)
@@ -253,9 +269,6 @@ class Journal:
                 if outcome.learned:
                     self._mark_learned(key, outcome.pair, now)
                 self._record_transitions()
-        except LedgerError:
-            self._rewind()
-            raise
         return outcome
 
     def _mark_learned(self, key: str, pair: str, now: datetime) -> None:
@@ -275,23 +288,82 @@ class Journal:
 
         Called between the bot's iterations (``bot_loop_start``), never inside an order
         callback: pickling the loop takes milliseconds, and a checkpoint only shortens the
-        replay at the next start, so it can wait for a quiet moment.
+        replay at the next start, so it can wait for a quiet moment. First, the reports the
+        ledger refused are delivered again (:meth:`deliver`).
         """
+        self.deliver()
         if not self.checkpoint_due:
             return False
         self.loop.forget_settled(before=now - RETENTION)
         self.checkpoint(now=now)
         return True
 
+    @property
+    def unrecorded(self) -> int:
+        """Closed trades and shadow outcomes the ledger refused, waiting to be delivered."""
+        return len(self._unrecorded)
+
+    def deliver(self) -> int:
+        """Deliver again, oldest first, the reports the ledger refused (it was gone); how many
+        it took. Raises ``LedgerError`` at the first it still refuses (the rest wait)."""
+        pending = list(self._unrecorded.values())
+        for event, report in pending:
+            getattr(self, event)(**report)  # taken: it leaves the queue
+        if pending:
+            logger.info("The ledger %s is back: it recorded the %d closed trades and shadow "
+                        "outcomes it had refused, learned once each where learnable.",
+                        self.ledger.where, len(pending))
+        return len(pending)
+
+    @contextlib.contextmanager
+    def _recording(self, key: str | None = None,
+                   report: tuple[str, dict[str, Any]] | None = None) -> Iterator[None]:
+        """One event's ledger work. A refusal is remembered (``ledger_error``) and raised, and
+        the event's ``report`` kept under ``key`` to deliver again; once taken, it is dropped.
+        A loop left stale by an earlier refusal is rebuilt from the ledger first."""
+        try:
+            if self._stale:
+                self._rebuild()
+                self._stale = False
+            yield
+        except LedgerError as error:
+            self.ledger_error = error
+            if key is not None and report is not None:
+                self._unrecorded[key] = report
+            raise
+        except BaseException:  # refused for another reason: delivering it again cannot help
+            if key is not None:
+                self._unrecorded.pop(key, None)
+            raise
+        if key is not None:
+            self._unrecorded.pop(key, None)
+
+    @contextlib.contextmanager
+    def _committing(self) -> Iterator[None]:
+        """A ledger transaction for what the loop just did in memory: committed, the ledger
+        works again; refused, the loop goes back to what the ledger holds."""
+        try:
+            with self.ledger.transaction():
+                yield
+        except LedgerError:
+            self._rewind()
+            raise
+        self.ledger_error = None
+
     def _rewind(self) -> None:
         """The ledger refused an outcome the loop had learned in memory: go back to what the
-        ledger knows, so the outcome is learned once, when it is reported again."""
+        ledger knows, so the outcome is learned once, when it is reported again. A ledger
+        that cannot be read either leaves the loop stale: it is rebuilt before the next event."""
         try:
-            self.restore()
+            self._rebuild()
         except LedgerError:
-            logger.warning("The ledger %s cannot be read either: the loop keeps its memory, "
-                           "which may hold an outcome the ledger did not record.",
-                           self.ledger.where)
+            self._stale = True
+
+    def _rebuild(self) -> None:
+        """:meth:`restore`, keeping the live shadow book: it is ahead of any checkpoint's."""
+        shadows = self.shadows
+        self.restore()
+        self.shadows = shadows
 
     def on_shadow(self, signal_id: str, *, profit_ratio: float, now: datetime,
                   pair: str | None = None) -> ShadowRecord | None:
@@ -299,19 +371,17 @@ class Journal:
         from it with ``labels: "all"``, once); one recorded before a restart (released again by
         a restored book) is not observed twice. ``None`` then."""
         key = shadow_key(signal_id)
-        if self.ledger.has_shadow(key):
-            return None
-        try:
-            with self.ledger.transaction():
+        report = {"signal_id": signal_id, "profit_ratio": profit_ratio, "now": now, "pair": pair}
+        with self._recording(key, ("on_shadow", report)):
+            if self.ledger.has_shadow(key):
+                return None
+            with self._committing():
                 record = self.loop.on_shadow(signal_id, profit_ratio=profit_ratio, now=now,
                                              pair=pair)
                 self.ledger.record_shadow(record, key=key)
                 if record.learned:
                     self._mark_learned(key, record.pair, now)
                 self._record_transitions()
-        except LedgerError:
-            self._rewind()
-            raise
         return record
 
     def reconcile(self, trades: Iterable[ClosedTrade]) -> int:
@@ -336,8 +406,9 @@ class Journal:
 
     def checkpoint(self, *, now: datetime) -> None:
         """Save the whole loop now (at shutdown, or before an operator changes it)."""
-        with self.ledger.transaction():
+        with self._recording(), self.ledger.transaction():
             self.store.save(Snapshot(self.loop, self.shadows), now=now)
+        self.ledger_error = None
         self._since_checkpoint = 0
 
     def fire(self, trigger: Trigger | str, *, now: datetime, reason: str) -> Transition:

@@ -223,6 +223,73 @@ def test_a_ledger_that_cannot_be_written_learns_nothing_in_memory(tmp_path, ledg
     assert journal.loop.n_learned == 0
 
 
+def test_outcomes_the_ledger_refused_are_learned_once_when_it_takes_writes_again(
+        tmp_path, ledger_url):
+    """The ledger gone for a while (here: refusing writes): the closed trade and the shadow
+    outcome it refused wait in the journal, ``maintain`` delivers them again (refused: they
+    keep waiting), and once it takes writes they are recorded and learned, once each."""
+    settings = _settings(min_outcomes=0, labels="all")
+    journal = _journal(tmp_path, settings, ledger_url)
+    taken, other = (Signal("BTC/USDT", T0 + timedelta(minutes=5 * i),
+                           features={"a": 1.0 - i, "b": 0.0}) for i in range(2))
+    journal.on_signal(taken, now=taken.candle)
+    journal.on_signal(other, now=other.candle)
+    writable, journal.ledger = journal.ledger, Ledger(read_only(ledger_url))
+    later = T0 + timedelta(hours=1)
+    closed = dict(trade_id=1, exit_order_id="e", profit_ratio=0.01, now=later, pair="BTC/USDT")
+    with pytest.raises(LedgerError):
+        journal.on_trade_closed(taken.signal_id, **closed)
+    with pytest.raises(LedgerError):
+        journal.on_shadow(other.signal_id, profit_ratio=-0.01, now=later, pair="BTC/USDT")
+    assert journal.unrecorded == 2 and journal.ledger_error is not None
+    learner = journal.loop.learner_for("BTC/USDT")
+    assert learner.n_learned == 0  # back to what the ledger holds
+    with pytest.raises(LedgerError):
+        journal.maintain(now=later)
+    assert journal.unrecorded == 2
+    journal.ledger = writable  # the ledger is back
+    journal.maintain(now=later + timedelta(minutes=5))
+    assert journal.unrecorded == 0 and journal.ledger_error is None
+    counts, learned = journal.ledger.counts(), journal.loop.learner_for("BTC/USDT").n_learned
+    assert (counts["outcomes"], counts["shadows"]) == (1, 1)
+    assert counts["learned"] == learned >= 1
+    assert journal.on_trade_closed(taken.signal_id, **closed) is None  # reconciled later: once
+    restarted = _journal(tmp_path, settings, ledger_url)
+    assert _fingerprint(restarted) == _fingerprint(journal)
+
+
+def test_a_loop_the_ledger_cannot_rebuild_is_rebuilt_before_the_next_event(
+        tmp_path, ledger_url, monkeypatch):
+    """Refused mid-write, then unreadable too: the loop, which had learned the outcome in
+    memory, is stale until the ledger can be read. The next event (here the checkpoint at
+    shutdown) rebuilds it first: a checkpoint of the stale loop, plus the learning step
+    delivered later, would have learned the outcome twice."""
+    settings = _settings(min_outcomes=0)
+    journal = _journal(tmp_path, settings, ledger_url)
+    signal = Signal("BTC/USDT", T0, features={"a": 1.0, "b": 0.0})
+    journal.on_signal(signal, now=T0)
+    writable, journal.ledger = journal.ledger, Ledger(read_only(ledger_url))
+
+    def unreadable() -> None:
+        raise LedgerError("the ledger cannot be read")
+
+    monkeypatch.setattr(journal.store, "load_latest", unreadable)
+    later = T0 + timedelta(hours=1)
+    with pytest.raises(LedgerError):
+        journal.on_trade_closed(signal.signal_id, trade_id=1, exit_order_id="e",
+                                profit_ratio=0.01, now=later)
+    assert journal.loop.learner_for("BTC/USDT").n_learned == 1  # not in the ledger: stale
+    monkeypatch.undo()
+    journal.ledger = writable
+    journal.checkpoint(now=later)
+    assert journal.loop.learner_for("BTC/USDT").n_learned == 0
+    journal.maintain(now=later)  # the refused outcome delivered
+    restarted = _journal(tmp_path, settings, ledger_url)
+    learned = restarted.loop.learner_for("BTC/USDT").n_learned
+    assert learned == journal.ledger.counts()["learned"] == 1
+    assert _fingerprint(restarted) == _fingerprint(journal)
+
+
 def test_a_new_threshold_keeps_the_learner_and_a_new_learner_relearns_the_ledger(
         uninterrupted, stream, tmp_path, caplog, ledger_url):
     drive(_journal(tmp_path, url=ledger_url), stream)
