@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "section, a gated copy of a strategy.",
     "generate-data": "Write seeded synthetic candles in Freqtrade's format (the offline demo).",
     "offline": "Run any freqtrade subcommand with the market list read from disk.",
+    "hyperopt": "Freqtrade's hyperopt (offline markets), its epochs on a Dask cluster with "
+    "--cluster.",
     "markets": "Save the exchange's market list to disk while online, for later offline runs.",
     "compare": "Primary alone, naive and guarded feedback side by side (backtest or hyperopt+OOS).",
     "benchmark": "Time a backtest with the gate off and on, in one run, and print the ratio.",
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s - %(name)s - %(levelname)s - %(message)s"
     )
     requested = [a for a in argv if a in COMMANDS][:1]
-    args = build_parser(requested).parse_args(argv)
+    args = _parse(build_parser(requested), argv)
     try:
         return int(_module(args.command).run(args))  # type: ignore[attr-defined]
     except (ConfigError, FeatureError) as error:
@@ -78,6 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         logger.exception("Unexpected error")
         return EXIT_ERROR
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed options, with the arguments no option took as ``unknown``: an error
+    unless the command passes them on (``passes_unknown``: ``hyperopt`` hands them to
+    Freqtrade, in their order)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_unknown", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.unknown = unknown
+    return args
 
 
 def _is_freqtrade_usage_error(error: Exception) -> bool:
