@@ -183,6 +183,15 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+def backend(url: str) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the backend a ``ledger_url`` runs on.
+
+    >>> backend("postgresql+psycopg://u@h/d"), backend("sqlite:///x.sqlite")
+    ('postgresql', 'sqlite')
+    """
+    return url.partition(":")[0].partition("+")[0]
+
+
 def read_only(url: str) -> str:
     """The same ledger opened read-only: SQLite's read-only URI, PostgreSQL's read-only
     transactions (every write is then refused by the server, as a role without rights is)."""
@@ -191,5 +200,5 @@ def read_only(url: str) -> str:
     return f"{url}?options=-cdefault_transaction_read_only%3Don"
 
 
-__all__ = ["PostgresServer", "ledger_url", "postgres_server", "postgres_url", "read_only",
-           "server_binaries", "start_server"]
+__all__ = ["PostgresServer", "backend", "ledger_url", "postgres_server", "postgres_url",
+           "read_only", "server_binaries", "start_server"]

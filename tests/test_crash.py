@@ -7,8 +7,9 @@ restart pays Freqtrade's start-up. Without ``../shared/data`` it runs on two day
 project's synthetic market that hold a few trades too.
 
 It runs once with the ledger in the strategy's SQLite file and once with ``feedback.ledger_url``
-on a PostgreSQL server (killed bots leave the server with connections cut mid-transaction);
-both are compared with one uninterrupted run on SQLite.
+on a PostgreSQL server (killed bots leave the server with connections cut mid-transaction),
+killed half as often there (:data:`KILLS`); both are compared with one uninterrupted run on
+SQLite.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 from conftest import CONFIG, STRATEGIES, real_data
+from postgres import backend
 
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.journal import Journal
@@ -33,6 +35,9 @@ TIMERANGE = "20240110-20240112"
 SYNTHETIC_TIMERANGE = "20240128-20240130"
 """The same two days hold no ETH trade on the synthetic market; these hold three."""
 PROBES = [{"fb_rsi": r / 100.0} for r in range(10, 100, 20)]
+KILLS = {"sqlite": 20, "postgresql": 10}
+"""SIGKILLs per backend: each restart pays Freqtrade's start-up (about four seconds), and the
+suite's time is shared (the bot's code path is the same, only the ledger's driver differs)."""
 
 _DRIVER = """
 import json, sys
@@ -121,7 +126,7 @@ def test_sigkill_at_twenty_points_learns_each_closed_trade_once(
     stamps, total = reference.stamps, len(reference.stamps)
 
     rng = random.Random(5)
-    points = sorted(rng.sample(range(3, total - 3), 20))
+    points = sorted(rng.sample(range(3, total - 3), KILLS[backend(ledger_url)]))
     for point in points:
         process = _run(script, config_path, candles_5m, killed, killed_data)
         assert process.stdout is not None

@@ -28,7 +28,7 @@ from freqtrade_feedback.cli import reset
 from freqtrade_feedback.cli.main import main
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.journal import Journal
-from freqtrade_feedback.ledger.engine import describe, ledger_url
+from freqtrade_feedback.ledger import engine
 
 STRATEGY = "OpStrategy"
 FEEDBACK = {"min_outcomes": 5, "checkpoint_every": 7, "guard": {"enabled": True}}
@@ -125,7 +125,8 @@ def test_status_counts_the_ledger_and_the_trades_it_has_not_seen(any_bot: Bot, c
     assert status["first_learned_at"] <= status["last_learned_at"]
     assert status["newest_checkpoint_at"] is not None and status["warnings"] == []
     if "ledger_url" in bot.feedback:  # the strategy's schema in that database
-        where = describe(ledger_url(bot.feedback["ledger_url"], bot.user_data, STRATEGY))
+        where = engine.describe(engine.ledger_url(bot.feedback["ledger_url"], bot.user_data,
+                                                  STRATEGY))
         assert status["ledger"] == where and where.endswith(f'search_path="{STRATEGY}"')
     else:
         assert status["ledger"] == str((bot.folder / "ledger.sqlite").resolve())

@@ -25,8 +25,7 @@ from freqtrade_feedback.cli.main import main
 from freqtrade_feedback.config import load_settings
 from freqtrade_feedback.exceptions import LedgerError
 from freqtrade_feedback.journal import Journal
-from freqtrade_feedback.ledger import Ledger
-from freqtrade_feedback.ledger.engine import ledger_url
+from freqtrade_feedback.ledger import Ledger, engine
 
 FEEDBACK = {"min_outcomes": 5, "checkpoint_every": 7, "guard": {"enabled": True}}
 
@@ -79,26 +78,26 @@ def test_two_strategies_share_one_database_without_seeing_each_others_rows(
         assert restarted.ledger.counts() == counts[strategy]
         restarted.ledger.close()
 
-    engine = create_engine(postgres_url)
-    with engine.connect() as conn:
+    database = create_engine(postgres_url)
+    with database.connect() as conn:
         schemas = set(conn.scalars(text(
             "SELECT table_schema FROM information_schema.tables "
             "WHERE table_name = 'feedback_signals'")))
-    engine.dispose()
+    database.dispose()
     assert schemas == set(streams)  # nothing in the database's default schema
 
 
 def test_a_strategy_of_its_own_on_a_url_that_chooses_its_schema(postgres_url: str) -> None:
     """A URL that sets a ``search_path`` itself (one ledger per bot, say) is used as it is."""
     chosen = f"{postgres_url}?options=-csearch_path%3Dbot_one"
-    assert ledger_url(chosen, "user_data", "AlphaStrategy") == chosen
+    assert engine.ledger_url(chosen, "user_data", "AlphaStrategy") == chosen
     with Ledger(chosen) as ledger:
         assert ledger.counts()["signals"] == 0
-    engine = create_engine(postgres_url)
-    with engine.connect() as conn:
+    database = create_engine(postgres_url)
+    with database.connect() as conn:
         found = conn.scalar(text("SELECT table_schema FROM information_schema.tables "
                                  "WHERE table_name = 'feedback_meta'"))
-    engine.dispose()
+    database.dispose()
     assert found == "bot_one"
 
 
@@ -135,10 +134,11 @@ def test_a_database_that_does_not_exist_is_one_line_naming_it(
 # -- the server restarted under a running replay ---------------------------------------------
 
 REAL_WINDOW = (datetime(2024, 1, 10, 11, 30, tzinfo=UTC), datetime(2024, 1, 11, 11, tzinfo=UTC))
-"""Real candles: the first entry at 12:35, its exit at 15:10, the next entries the next
-morning, and trades after them (six trades on three pairs)."""
+"""Real candles (282): an entry at 12:30 and its exit at 15:07, two entries the next morning,
+one more after them (four trades on three pairs)."""
 SYNTHETIC_WINDOW = (datetime(2024, 1, 28, 5, tzinfo=UTC), datetime(2024, 1, 29, 3, tzinfo=UTC))
-"""The synthetic market's busiest hours (a fresh clone without ``../shared/data``)."""
+"""The synthetic market's busiest hours (six trades), for a fresh clone without
+``../shared/data``."""
 
 _DRIVER = """
 import json, sys
@@ -184,15 +184,15 @@ def _records(log: str) -> list[str]:
 
 def _ledger_rows(url: str) -> tuple[set[str], dict[int, list[tuple[str, int]]]]:
     """The ledger's signal ids, and per trade id its outcomes: (status, learning steps)."""
-    engine = create_engine(url)
-    with engine.connect() as conn:
+    database = create_engine(url)
+    with database.connect() as conn:
         signals = set(conn.scalars(text("SELECT signal_id FROM feedback_signals")))
         outcomes: dict[int, list[tuple[str, int]]] = {}
         for trade_id, status, steps in conn.execute(text(
                 "SELECT o.trade_id, o.status, (SELECT count(*) FROM feedback_learn_steps s "
                 "WHERE s.outcome_key = o.key) FROM feedback_outcomes o")):
             outcomes.setdefault(trade_id, []).append((status, steps))
-    engine.dispose()
+    database.dispose()
     return signals, outcomes
 
 
@@ -203,6 +203,7 @@ def _replay_with_an_outage(server: PostgresServer, script: Path, config: Path, d
     and recorded), the server is killed while the bot goes on with the next candle; it is
     started again once a trade open before has closed and one opened in the outage. The
     candle open times (epoch seconds) of the stop and of the start."""
+    stopped = started = 0
     with log.open("w") as errors:
         process = subprocess.Popen(
             [sys.executable, str(script), str(config), str(datadir), str(db), str(user_data),
@@ -210,28 +211,32 @@ def _replay_with_an_outage(server: PostgresServer, script: Path, config: Path, d
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True,
             env=USER_ENVIRONMENT)
         assert process.stdin is not None and process.stdout is not None
-        stopped = started = 0
         before: set[int] = set()
-        for line in process.stdout:
-            if line.startswith("closed"):
-                continue
-            candle = int(line)
-            trades = _trades(db) if db.exists() else {}
-            if not stopped and trades:
+        try:
+            for line in process.stdout:
+                if line.startswith("closed"):
+                    continue
+                candle = int(line)
+                trades = _trades(db) if db.exists() else {}
+                if not stopped and trades:
+                    process.stdin.write("go\n")
+                    process.stdin.flush()
+                    server.stop("immediate")  # under load: the bot is on the next candle
+                    stopped, before = candle, set(trades)
+                    continue
+                if stopped and not started and any(not trades[i]["open"] for i in before) \
+                        and set(trades) - before:
+                    server.start()
+                    started = candle
                 process.stdin.write("go\n")
                 process.stdin.flush()
-                server.stop("immediate")  # under load: the bot is on the next candle
-                stopped, before = candle, set(trades)
-                continue
-            if stopped and not started and any(not trades[i]["open"] for i in before) \
-                    and set(trades) - before:
-                server.start()
-                started = candle
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        process.wait()
-    if stopped and not started:
-        server.start()
+            process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if stopped and not started:
+                server.start()  # the session's other tests need it
     assert process.returncode == 0, log.read_text()[-3000:]
     assert stopped and started, "the range held no trade open across the outage"
     return stopped, started
@@ -264,7 +269,7 @@ def test_the_server_restarted_under_a_running_replay_loses_and_doubles_nothing(
 
     trades = _trades(db)
     closed = {i for i, t in trades.items() if not t["open"]}
-    url = ledger_url(postgres_url, user_data, "FeedbackSampleStrategy")
+    url = engine.ledger_url(postgres_url, user_data, "FeedbackSampleStrategy")
     signals, outcomes = _ledger_rows(url)
     fallback = {i for i, t in trades.items() if t["signal"] not in signals}
     print(f"{len(trades)} trades, {len(closed)} closed, {len(fallback)} opened on the fallback, "
