@@ -98,14 +98,14 @@ def test_a_worker_killed_mid_task_loses_no_row_and_doubles_none(
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=USER_ENVIRONMENT,
             cwd=REPO, start_new_session=True)
         try:
-            victim = _worker_running_a_task(client, timeout=120)
-            time.sleep(2.0)  # well inside the task: its hyperopt has started
+            victim, task = _worker_two_seconds_into_a_task(client, timeout=120)
             os.kill(victim, signal.SIGKILL)
             _, stderr = command.communicate(timeout=300)
         finally:
             if command.poll() is None:
                 os.killpg(command.pid, signal.SIGKILL)
     assert command.returncode == 0, stderr[-3000:]
+    assert task.split("-")[0] in VARIANTS  # the killed task was one of the comparison's
     rows = _rows(study / "killed" / "compare.csv")
     assert [r["variant"] for r in rows] == VARIANTS  # every row, none twice
     assert rows == here
@@ -113,16 +113,23 @@ def test_a_worker_killed_mid_task_loses_no_row_and_doubles_none(
     assert not _isolated_jobs()
 
 
-def _worker_running_a_task(client: distributed.Client, timeout: float) -> int:
-    """The process id of a worker once it is processing a task."""
+def _worker_two_seconds_into_a_task(client: distributed.Client,
+                                    timeout: float) -> tuple[int, str]:
+    """The process id of a worker that has been running the same task for two seconds (well
+    inside it: its hyperopt has started), and that task's key."""
     pids = client.run(os.getpid)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = [worker for worker, tasks in client.processing().items() if tasks]
+        busy = {worker: sorted(tasks)[0] for worker, tasks in client.processing().items()
+                if tasks}
         if busy:
-            return pids[busy[0]]
+            time.sleep(2.0)
+            still = client.processing()
+            for worker, task in busy.items():
+                if task in still.get(worker, ()):
+                    return pids[worker], task
         time.sleep(0.2)
-    raise AssertionError(f"no worker started a task within {timeout} s")
+    raise AssertionError(f"no worker ran a task for two seconds within {timeout} s")
 
 
 def test_a_worker_that_cannot_see_a_path_fails_the_run_naming_worker_and_path(
