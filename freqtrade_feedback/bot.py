@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 from freqtrade_feedback.config import FeedbackSettings, load_settings
 from freqtrade_feedback.exceptions import FeedbackError
 from freqtrade_feedback.ledger import Ledger
-from freqtrade_feedback.ledger.engine import LEDGER_FILE, ledger_url, sqlite_file, strategy_path
+from freqtrade_feedback.ledger.engine import (
+    LEDGER_FILE,
+    describe,
+    ledger_url,
+    sqlite_file,
+    strategy_path,
+)
+from freqtrade_feedback.ledger.schema import ledger_exists
 
 if TYPE_CHECKING:
     from freqtrade_feedback.guard.states import Transition, Trigger
@@ -111,13 +118,14 @@ class Bot:
         return Ledger(self.ledger_url)
 
     def require_ledger(self) -> None:
-        """Refuse a ledger file that does not exist, instead of creating an empty one."""
-        path = sqlite_file(self.ledger_url)
-        if path is not None and not path.is_file():
+        """Refuse a ledger that does not exist (an SQLite file, or a strategy's schema on
+        PostgreSQL), instead of creating an empty one."""
+        if not ledger_exists(self.ledger_url):
             default = self.strategy == DEFAULT_STRATEGY and not self.config.get("strategy")
             why = " (the default: neither --strategy nor the config names one)" if default else ""
+            where = sqlite_file(self.ledger_url) or describe(self.ledger_url)
             raise FeedbackError(
-                f"No ledger at {path} for the strategy {self.strategy!r}{why}: the bot has "
+                f"No ledger at {where} for the strategy {self.strategy!r}{why}: the bot has "
                 f"not run in dry-run, live or replay with freqtrade-feedback yet (or --strategy, "
                 f"--userdir or feedback.ledger_url point elsewhere)."
             )

@@ -87,6 +87,26 @@ def test_two_strategies_share_one_database_without_seeing_each_others_rows(
     assert schemas == set(streams)  # nothing in the database's default schema
 
 
+def test_a_strategy_whose_bot_never_ran_has_no_ledger_and_gets_no_schema(
+        postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``status``, ``freeze`` and ``export`` of a strategy with no ledger on the server exit 1
+    naming the URL, and leave no empty schema behind, as they leave no SQLite file."""
+    config = tmp_path / "never.json"
+    config.write_text(json.dumps({
+        "strategy": "NeverRan", "user_data_dir": str(tmp_path / "user_data"), "dry_run": True,
+        "db_url": f"sqlite:///{tmp_path / 'trades.sqlite'}",
+        "feedback": {**FEEDBACK, "ledger_url": _bare(postgres_url)}}))
+    for command in ("status", "freeze", "export"):
+        caplog.clear()
+        assert main([command, "--config", str(config)]) == 1
+        assert "No ledger at postgresql" in caplog.text and "'NeverRan'" in caplog.text
+    database = create_engine(postgres_url)
+    with database.connect() as conn:
+        schemas = set(conn.scalars(text("SELECT schema_name FROM information_schema.schemata")))
+    database.dispose()
+    assert "NeverRan" not in schemas
+
+
 def test_a_strategy_of_its_own_on_a_url_that_chooses_its_schema(postgres_url: str) -> None:
     """A URL that sets a ``search_path`` itself (one ledger per bot, say) is used as it is."""
     chosen = f"{postgres_url}?options=-csearch_path%3Dbot_one"

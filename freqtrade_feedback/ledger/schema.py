@@ -30,7 +30,7 @@ from typing import Final
 from sqlalchemy import Connection, Engine, exc, inspect, select, text
 
 from freqtrade_feedback.exceptions import LedgerError
-from freqtrade_feedback.ledger.engine import storage_errors
+from freqtrade_feedback.ledger.engine import describe, make_engine, sqlite_file, storage_errors
 from freqtrade_feedback.ledger.tables import Base, MetaRow
 
 logger = logging.getLogger(__name__)
@@ -128,6 +128,22 @@ def _create_schema(conn: Connection) -> None:
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
 
 
+def ledger_exists(url: str) -> bool:
+    """Whether ``url`` holds a ledger, without creating one: an SQLite file that exists, or a
+    database whose search path shows the ``feedback_meta`` table (on PostgreSQL, a strategy's
+    schema that its bot made). Commands that only read must not make an empty ledger where
+    the bot never ran."""
+    path = sqlite_file(url)
+    if path is not None:
+        return path.is_file()
+    engine = make_engine(url)
+    try:
+        with storage_errors(describe(url), "look for the ledger"), engine.connect() as conn:
+            return inspect(conn).has_table(MetaRow.__tablename__)
+    finally:
+        engine.dispose()
+
+
 def _stored_version(conn: Connection, where: str) -> int | None:
     """The file's schema version; ``None`` for an empty database (a new ledger)."""
     tables = set(inspect(conn).get_table_names())
@@ -197,4 +213,4 @@ def _upgrade(conn: Connection, where: str) -> int | None:
     return version
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ledger_exists", "prepare"]
