@@ -43,7 +43,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from freqtrade_feedback.cli.offline import exit_code
+from freqtrade_feedback.cli.offline import run_freqtrade
 from freqtrade_feedback.cluster import check_workers, connect, parse_cluster
 from freqtrade_feedback.exceptions import ConfigError
 
@@ -74,27 +74,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Install the offline markets, then run ``freqtrade hyperopt`` here or on the cluster."""
-    from freqtrade.main import main as freqtrade_main
-
-    from freqtrade_feedback import offline
-
     freqtrade_args = ["hyperopt", *args.unknown]
-    offline.install()
     if args.cluster is None:
-        return _freqtrade(freqtrade_main, freqtrade_args)
+        return run_freqtrade(freqtrade_args)
     verbose = bool({"-v", "--verbose", "-vv", "-vvv"} & set(args.unknown))
     with connect(args.cluster, verbose=verbose) as client:  # Dask's own lines with -v
         check_threads(client)
         with on_cluster(client):
-            return _freqtrade(freqtrade_main, freqtrade_args)
-
-
-def _freqtrade(freqtrade_main: Callable[[list[str]], Any], freqtrade_args: list[str]) -> int:
-    try:
-        freqtrade_main(freqtrade_args)
-    except SystemExit as exit_:
-        return exit_code(exit_.code)
-    return 0
+            return run_freqtrade(freqtrade_args)
 
 
 def check_threads(client: Client) -> None:

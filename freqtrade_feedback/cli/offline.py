@@ -35,6 +35,12 @@ def run(args: argparse.Namespace) -> int:
         print(USAGE_HINT, file=sys.stderr)
         return 2
 
+    return run_freqtrade(freqtrade_args)
+
+
+def run_freqtrade(freqtrade_args: list[str]) -> int:
+    """Freqtrade's own ``main`` on ``freqtrade_args`` with the market list read from disk;
+    its exit code (``hyperopt`` runs it too, inside a cluster's backend)."""
     from freqtrade.main import main as freqtrade_main
 
     from freqtrade_feedback import offline
