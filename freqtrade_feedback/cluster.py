@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import pickle
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,5 +159,32 @@ def check_workers(client: Client, paths: Mapping[str, Path],
     return len(answers)
 
 
-__all__ = ["EXTRA", "ClusterAddress", "check_workers", "connect", "inspect_worker",
-           "parse_cluster", "worker_count"]
+def unpickling_error(blob: bytes) -> str:
+    """Run on the scheduler and every worker: what unpickling ``blob`` (the code an epoch's
+    task carries) fails with there, ``""`` when it does not."""
+    try:
+        pickle.loads(blob)
+    except Exception as error:  # any failure is the answer, reported with the machine
+        return f"{type(error).__name__}: {error}"
+    return ""
+
+
+def check_unpickling(client: Client, blob: bytes) -> None:
+    """Fail, naming the machine, when the scheduler or a worker cannot unpickle ``blob``: a
+    package missing there (Freqtrade, this one, one the strategy imports)."""
+    try:
+        answers = {"the scheduler": client.run_on_scheduler(unpickling_error, blob)}
+    except ImportError as error:  # this package itself is missing there (check_workers
+        answers = {"the scheduler": f"ImportError: {error}"}  # asked the workers already)
+    answers.update({f"worker {worker}": answer
+                    for worker, answer in client.run(unpickling_error, blob).items()})
+    problems = [f"{where} cannot unpickle an epoch ({error})"
+                for where, error in sorted(answers.items()) if error]
+    if problems:
+        raise ConfigError("; ".join(problems) + ". Dask's scheduler unpickles every task and "
+                          "the workers run them: both need the software of this machine "
+                          "(Freqtrade, freqtrade-feedback, what the strategy imports)")
+
+
+__all__ = ["EXTRA", "ClusterAddress", "check_unpickling", "check_workers", "connect",
+           "inspect_worker", "parse_cluster", "unpickling_error", "worker_count"]

@@ -29,8 +29,8 @@ from freqtrade.optimize.hyperopt.hyperopt_optimizer import HyperOptimizer
 from freqtrade.resolvers import StrategyResolver
 
 from freqtrade_feedback.backtest import backtest_config
-from freqtrade_feedback.cli.hyperopt import check_threads, pin_parameters
 from freqtrade_feedback.exceptions import ConfigError
+from freqtrade_feedback.hyperopt_cluster import check_threads, pin_parameters
 
 BIN = REPO / ".venv" / "bin"
 TIMERANGE = "20240101-20240122"

@@ -146,7 +146,7 @@ LAYERS = {
     "durable": {"journal", "ledger"},
     "glue": {"strategy", "adapter", "feature_sets", "offline", "replay", "hyperopt_loss",
              "plotting", "backtest", "bot", "progress"},
-    "face": {"cli", "comparison", "benchmarks", "cluster"},
+    "face": {"cli", "comparison", "benchmarks", "cluster", "hyperopt_cluster"},
 }
 """The layers of docs/development.md, by top-level module of the package."""
 MAY_IMPORT = {
