@@ -90,36 +90,24 @@ def _bars() -> Iterator[_Bars]:
 def _run_here(jobs: Sequence[Job], workers: int, bars: _Bars, *, verbose: bool, fresh: bool,
               then: FollowUp | None) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
-    results: dict[str, Any] = {}
     with (context.Manager() as manager,
           ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
                               initializer=_silence, initargs=(verbose,),
                               max_tasks_per_child=1 if fresh else None) as pool):
         queue = manager.Queue()
-        futures: dict[Future[Any], Job] = {}
 
         def submit(job: Job) -> Future[Any]:
-            bars.add(job)
-            future = pool.submit(_work, job.function, job.args, job.key, queue)
-            futures[future] = job
-            return future
+            return pool.submit(_work, job.function, job.args, job.key, queue)
 
-        pending = {submit(job) for job in jobs}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
-                _drain(queue, bars)
-                for future in done:
-                    job = futures[future]
-                    results[job.key] = future.result()
-                    bars.finish(job)
-                    pending.update(submit(f) for f in (then(job, results[job.key]) if then
-                                                       else ()))
-        except BaseException:
+        def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
+            done, rest = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
+            return done, rest
+
+        def cancel(pending: set[Any]) -> None:
             for future in pending:
                 future.cancel()
-            raise
-    return results
+
+        return _drive(jobs, bars, submit, wait_some, queue, then, cancel)
 
 
 def _run_on_cluster(jobs: Sequence[Job], client: Client, bars: _Bars, *, verbose: bool,
@@ -130,36 +118,54 @@ def _run_on_cluster(jobs: Sequence[Job], client: Client, bars: _Bars, *, verbose
     topic = f"freqtrade-feedback-progress-{run}"
     updates: SimpleQueue[tuple[str, int]] = SimpleQueue()
     client.subscribe_topic(topic, lambda event: updates.put(tuple(event[1])))
-    results: dict[str, Any] = {}
-    futures: dict[str, Job] = {}
 
     def submit(job: Job) -> Any:
-        bars.add(job)
-        future = client.submit(run_isolated, job.function, job.args, job.key, topic, verbose,
-                               key=f"{job.key}-{run}", pure=False)
-        futures[future.key] = job
-        return future
+        return client.submit(run_isolated, job.function, job.args, job.key, topic, verbose,
+                             key=f"{job.key}-{run}", pure=False)
 
-    pending = {submit(job) for job in jobs}
+    def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        try:
+            done, rest = distributed.wait(pending, timeout=POLL, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set(), pending
+        return set(done), set(rest)
+
     try:
-        while pending:
-            try:
-                done, pending = distributed.wait(pending, timeout=POLL,
-                                                 return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = set()
-            _drain(updates, bars)
-            for future in done:
-                job = futures[future.key]
-                results[job.key] = future.result()
-                bars.finish(job)
-                pending.update(submit(f) for f in (then(job, results[job.key]) if then
-                                                   else ()))
-    except BaseException:
-        client.cancel(list(pending))
-        raise
+        return _drive(jobs, bars, submit, wait_some, updates, then,
+                      lambda pending: client.cancel(list(pending)))
     finally:
         client.unsubscribe_topic(topic)
+
+
+def _drive(jobs: Sequence[Job], bars: _Bars, submit: Callable[[Job], Any],
+           wait_some: Callable[[set[Any]], tuple[set[Any], set[Any]]], updates: Any,
+           then: FollowUp | None, cancel: Callable[[set[Any]], None]) -> dict[str, Any]:
+    """The one loop of both ways: submit, wait a little, move the bars by the steps
+    ``updates`` brought, collect what finished and submit what it makes possible; on any
+    failure cancel what is pending and raise."""
+    results: dict[str, Any] = {}
+    futures: dict[Any, Job] = {}
+
+    def start(job: Job) -> Any:
+        bars.add(job)
+        future = submit(job)
+        futures[future] = job
+        return future
+
+    pending = {start(job) for job in jobs}
+    try:
+        while pending:
+            done, pending = wait_some(pending)
+            _drain(updates, bars)
+            for future in done:
+                job = futures[future]
+                results[job.key] = future.result()
+                bars.finish(job)
+                pending.update(start(f) for f in (then(job, results[job.key]) if then
+                                                  else ()))
+    except BaseException:
+        cancel(pending)
+        raise
     return results
 
 
